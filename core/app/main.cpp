@@ -1,0 +1,143 @@
+// The `svdd` command line: run experiments, list components, report versions.
+// Exit codes: 0 success, 2 bad input, 1 internal failure.
+#include <fmt/format.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "svdd/error.hpp"
+#include "svdd/experiment.hpp"
+#include "svdd/plugin.hpp"
+#include "svdd/plugin_loader.hpp"
+#include "svdd/registry.hpp"
+#include "svdd/runner.hpp"
+#include "svdd/version.hpp"
+
+namespace {
+
+constexpr const char* kHelp = R"(svdd: reward-guided decoding of diffusion models
+
+Usage:
+  svdd run FILE.toml [--out DIR] [--set key.path=value ...] [--no-progress]
+      Run every method of an experiment file and write DIR (default
+      runs/<experiment name>): config.toml, samples.csv, batches.csv,
+      summary.csv, summary.md, run.log.
+  svdd run --resume DIR
+      Continue an interrupted run without redoing its finished batches.
+  svdd list
+      Plugins, components and each component's parameters with defaults.
+  svdd --version
+  svdd help
+
+Environment:
+  SVDD_PLUGIN_PATH  extra plugin folders, ':'-separated
+  SVDD_DATA_DIR     the shared data folder (default ../shared/data)
+  SPDLOG_LEVEL      log level (debug, info, warn, error)
+
+Exit codes: 0 success, 2 bad input, 1 internal failure.
+)";
+
+struct Loaded {
+  svdd::Registry registry;
+  std::vector<svdd::PluginReport> plugins;
+};
+
+Loaded load_components() {
+  Loaded loaded;
+  svdd::register_core_components(loaded.registry);
+  loaded.plugins = svdd::load_plugins(loaded.registry);
+  return loaded;
+}
+
+int run_command(const std::vector<std::string>& args) {
+  std::string file, out, resume;
+  std::vector<std::string> sets;
+  bool progress = true;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw svdd::InputError(fmt::format("{} needs a value", a));
+      return args[++i];
+    };
+    if (a == "--out") out = next();
+    else if (a == "--set") sets.push_back(next());
+    else if (a.rfind("--set=", 0) == 0) sets.push_back(a.substr(6));
+    else if (a == "--resume") resume = next();
+    else if (a == "--no-progress") progress = false;
+    else if (a.rfind("--", 0) == 0) throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
+    else if (file.empty()) file = a;
+    else throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
+  }
+  if (!resume.empty()) {
+    if (!file.empty() || !sets.empty() || !out.empty()) {
+      throw svdd::InputError("--resume DIR takes no experiment file, --set or --out: it continues DIR as configured");
+    }
+    file = (std::filesystem::path(resume) / "config.toml").string();
+    out = resume;
+  }
+  if (file.empty()) throw svdd::InputError("svdd run needs an experiment file (see svdd help)");
+  Loaded loaded = load_components();
+  svdd::Experiment experiment = svdd::load_experiment(file, sets, loaded.registry);
+  svdd::RunOptions options;
+  options.out_dir = out;
+  options.resume = !resume.empty();
+  options.progress = progress;
+  svdd::run_experiment(experiment, loaded.registry, options);
+  return 0;
+}
+
+int list_command() {
+  Loaded loaded = load_components();
+  fmt::print("svdd {} (libtorch {}, plugin API {})\n\nPlugins:\n", svdd::version(),
+             svdd::torch_version(), SVDD_PLUGIN_API_VERSION);
+  if (loaded.plugins.empty()) fmt::print("  (none found)\n");
+  for (const auto& p : loaded.plugins) {
+    fmt::print("  {} {}{}\n", p.loaded ? "loaded " : "REFUSED", p.file.string(),
+               p.loaded ? "" : ": " + p.reason);
+  }
+  fmt::print("Plugin folders searched:\n");
+  for (const auto& folder : svdd::plugin_search_path()) fmt::print("  {}\n", folder.string());
+  for (auto kind : {svdd::ComponentKind::model, svdd::ComponentKind::reward,
+                    svdd::ComponentKind::value, svdd::ComponentKind::method}) {
+    fmt::print("\n{}s:\n", svdd::to_string(kind));
+    for (const auto& c : loaded.registry.components()) {
+      if (c.kind != kind) continue;
+      fmt::print("  {}  ({})\n    {}\n", c.name, c.origin, c.summary);
+      for (const auto& p : c.params) {
+        fmt::print("      {} : {} = {}  {}\n", p.key, p.type, p.default_value, p.doc);
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_pattern("[%l] %v");
+  spdlog::cfg::load_env_levels();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+      fmt::print("{}", kHelp);
+      return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version" || args[0] == "version") {
+      fmt::print("svdd {} (libtorch {}, plugin API {})\n", svdd::version(), svdd::torch_version(),
+                 SVDD_PLUGIN_API_VERSION);
+      return 0;
+    }
+    if (args[0] == "run") return run_command({args.begin() + 1, args.end()});
+    if (args[0] == "list") return list_command();
+    throw svdd::InputError(fmt::format("unknown command '{}' (see svdd help)", args[0]));
+  } catch (const svdd::InputError& e) {
+    fmt::print(stderr, "svdd: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "svdd: failure: {}\n", e.what());
+    return 1;
+  }
+}

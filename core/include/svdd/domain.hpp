@@ -1,0 +1,58 @@
+// What a sample is: the Domain of a model (continuous tensor shape, or token
+// strings) and Samples, a batch of them that decodes itself lazily.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "svdd/export.hpp"
+
+namespace svdd {
+
+struct SVDD_API Domain {
+  enum class Kind { continuous, discrete };
+
+  std::string name;  // e.g. "toy.categorical", "sequence.dna"
+  Kind kind = Kind::continuous;
+  // Shape of one sample. Continuous: e.g. {2} or {1, 28, 28}, float32.
+  // Discrete: {L}, int64 token ids.
+  std::vector<int64_t> shape;
+  // Discrete only: number of token ids including the mask token, the mask
+  // token's id, and the text of every id (alphabet.size() == vocab_size).
+  int64_t vocab_size = 0;
+  int64_t mask_id = -1;
+  std::vector<std::string> alphabet;
+  // Optional custom decoder from a batch [B, ...] (CPU) to B strings. When
+  // empty: discrete samples concatenate their alphabet entries; continuous
+  // samples with at most 16 values print them separated by ';', larger ones
+  // decode to "".
+  std::function<std::vector<std::string>(const at::Tensor&)> decoder;
+
+  bool discrete() const { return kind == Kind::discrete; }
+  // Decodes a batch [B, ...] on any device to B strings.
+  std::vector<std::string> decode(const at::Tensor& batch) const;
+};
+
+// A batch of samples x [B, ...] of one domain. Rewards that work on strings
+// (SMILES, ACGT) call decoded(), which decodes once and caches.
+class SVDD_API Samples {
+ public:
+  Samples(at::Tensor x, const Domain& domain);
+
+  const at::Tensor& tensor() const { return x_; }
+  const Domain& domain() const { return *domain_; }
+  int64_t size() const { return x_.size(0); }
+  const std::vector<std::string>& decoded() const;
+
+ private:
+  at::Tensor x_;
+  const Domain* domain_;
+  mutable std::optional<std::vector<std::string>> decoded_;
+};
+
+}  // namespace svdd

@@ -1,0 +1,65 @@
+// Experiment files: one TOML file describes one comparison (model, reward,
+// evaluation rewards, methods, sweep). Parsing is strict and checks every
+// component table, name and file before any work starts.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "svdd/export.hpp"
+#include "svdd/params.hpp"
+#include "svdd/registry.hpp"
+
+namespace svdd {
+
+struct ExperimentSettings {
+  std::string name = "experiment";
+  int64_t seed = 0;
+  int64_t samples = 64;      // output samples per run
+  int64_t batch_size = 64;   // output samples per batch (the unit of resume)
+  std::string device = "cpu";
+  int64_t threads = 0;       // 0: all cores
+  int64_t chunk_rows = 4096;
+  double target_alpha = 0.1; // toys: alpha of the reported target p_pre exp(r/alpha)/Z
+  std::string output;        // default output folder ("" -> runs/<name>)
+  std::filesystem::path data_dir;
+
+  void visit(ParamVisitor& v);
+};
+
+// One run: a method under one combination of sweep values.
+struct RunPlan {
+  std::string method;  // the name of its [methods.<name>] table
+  std::string label;   // method, or method[key=value,...] under a sweep
+  ComponentSpec model;
+  ComponentSpec reward;
+  std::vector<std::pair<std::string, ComponentSpec>> evals;  // [eval.<name>] in file order
+  ComponentSpec method_spec;
+  ExperimentSettings settings;
+};
+
+struct Experiment {
+  std::filesystem::path file;
+  ExperimentSettings settings;  // before any sweep
+  std::vector<RunPlan> runs;
+  // The effective configuration (overrides applied, every component's
+  // defaults filled in, paths absolute) as TOML text.
+  std::string effective_toml;
+};
+
+// Reads `file`, applies `overrides` ("key.path=value", value in TOML syntax or
+// a bare string), expands [sweep], and validates every component against
+// `registry`. Throws InputError naming file, table and key.
+SVDD_API Experiment load_experiment(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides,
+                                    const Registry& registry);
+
+// The data folder: $SVDD_DATA_DIR, else ../shared/data next to the source or
+// working tree, else "".
+SVDD_API std::filesystem::path default_data_dir();
+
+}  // namespace svdd

@@ -1,0 +1,67 @@
+// Method: a guidance or sampling algorithm. A method owns no model and no
+// reward; core's one decoding loop (decoding_loop.hpp) drives every method:
+//
+//   x = model.prior(B * particles_per_sample())
+//   for t = T .. 1:
+//     children = propose(transition(x, t), M = candidates_per_particle())
+//     x = children[select(children)]            // one child per particle
+//   samples = finish(x)                         // B samples
+//
+// Methods differ only in propose (default: the pretrained step), select and
+// finish.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "svdd/diffusion_model.hpp"
+#include "svdd/export.hpp"
+#include "svdd/value_estimator.hpp"
+
+namespace svdd {
+
+// What the loop lends a method during one batch. Everything a method calls
+// through it is counted (denoiser rows, reward and value evaluations).
+class SVDD_API DecodeContext {
+ public:
+  virtual ~DecodeContext();
+  virtual DiffusionModel& model() = 0;
+  // r(x_0) for clean samples [B, ...] -> [B] float64 CPU. Chunked and counted.
+  virtual at::Tensor reward(const at::Tensor& x0) = 0;
+  // v(x_s) by `estimator` -> [B] float64 CPU. Identical discrete rows are
+  // scored once; rows are chunked; counted.
+  virtual at::Tensor value(ValueEstimator& estimator, const at::Tensor& x_s, int step) = 0;
+  virtual at::Generator& generator() = 0;
+};
+
+// The candidates of one step: `children` [P*M, ...] of the P particles
+// `parents` [P, ...] at step t, grouped row-major by parent.
+struct StepCandidates {
+  int step;
+  const at::Tensor& parents;
+  const at::Tensor& children;
+  int64_t per_parent;
+};
+
+class SVDD_API Method {
+ public:
+  virtual ~Method();
+  // Particles the loop carries per requested sample (best-of-N: N).
+  virtual int64_t particles_per_sample() const { return 1; }
+  // Candidates drawn per particle and step (SVDD: M).
+  virtual int64_t candidates_per_particle() const { return 1; }
+  // Called before each batch with the number of particles P.
+  virtual void begin_batch(int64_t /*particles*/) {}
+  // Draws M children per row of x_t: [P*M, ...]. Default: the pretrained
+  // step, transition.sample(M, generator).
+  virtual at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,
+                             DecodeContext& context);
+  // Picks the next particles: [P] int64 CPU indices into candidates.children.
+  virtual at::Tensor select(const StepCandidates& candidates, DecodeContext& context) = 0;
+  // Reduces the final particles [P, ...] to the batch's samples [B, ...].
+  virtual at::Tensor finish(const at::Tensor& x0, DecodeContext& /*context*/) { return x0; }
+};
+
+}  // namespace svdd

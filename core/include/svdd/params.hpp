@@ -1,0 +1,133 @@
+// Component parameters. Every component (model, reward, value, method) keeps
+// its settings in a plain struct with in-class defaults and one visit()
+// function that names each field once:
+//
+//   struct SvddParams {
+//     int64_t candidates = 10;
+//     double alpha = 0.0;
+//     void visit(svdd::ParamVisitor& v) {
+//       v.field("candidates", candidates, "M: candidates drawn per sample and step");
+//       v.require(candidates >= 1, "candidates", "must be at least 1");
+//       v.field("alpha", alpha, "temperature; 0 takes the argmax");
+//     }
+//   };
+//
+// The same visit() reads a TOML table strictly (unknown key or wrong type is
+// an error naming file, table and key), lists parameters with their defaults
+// for `svdd list`, and writes the effective configuration of a run.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "svdd/export.hpp"
+
+namespace svdd {
+
+// A file path in a component table. Relative paths are resolved against the
+// experiment file's folder; reading refuses a path that does not exist.
+// An empty path means "not given".
+struct FilePath {
+  std::filesystem::path path;
+};
+
+class ComponentConfig;
+
+// A nested component: `value = "posterior_mean"` or
+// `value = { type = "exact" }`. `config` holds the table (empty for the
+// string form) and is read by the registry's factory for `type`.
+struct ComponentSpec {
+  std::string type;
+  std::shared_ptr<const ComponentConfig> config;
+};
+
+class SVDD_API ParamVisitor {
+ public:
+  virtual ~ParamVisitor();
+  virtual void field(std::string_view key, bool& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, int64_t& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, double& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, std::string& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, std::vector<int64_t>& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, std::vector<double>& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, std::vector<std::string>& value,
+                     std::string_view doc) = 0;
+  virtual void field(std::string_view key, FilePath& value, std::string_view doc) = 0;
+  virtual void field(std::string_view key, ComponentSpec& value, std::string_view doc) = 0;
+  // Refuses the value read for `key` unless `ok`. Only the reading visitor
+  // acts on it; listing and writing ignore it.
+  virtual void require(bool ok, std::string_view key, std::string_view message) = 0;
+};
+
+template <class P>
+concept Parameters = std::default_initializable<P> && requires(P p, ParamVisitor& v) {
+  p.visit(v);
+};
+
+// One parameter as `svdd list` shows it.
+struct ParamDoc {
+  std::string key;
+  std::string type;           // "int", "float", "bool", "string", "path", "component", "[float]", ...
+  std::string default_value;  // as TOML text
+  std::string doc;
+};
+
+using VisitFn = std::function<void(ParamVisitor&)>;
+
+// One component's TOML table together with where it came from, so errors can
+// say "quickstart.toml: [methods.svdd_pm] candidates: must be at least 1".
+class SVDD_API ComponentConfig {
+ public:
+  ~ComponentConfig();
+  // "file.toml [table.path]"
+  std::string where() const;
+  // Reads every field named by `visit` from the table, then refuses keys
+  // that no field named. Throws InputError naming file, table and key.
+  void read(const VisitFn& visit) const;
+
+  struct Impl;
+  explicit ComponentConfig(std::unique_ptr<Impl> impl);
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+template <Parameters P>
+P read_params(const ComponentConfig& config) {
+  P params;
+  config.read([&](ParamVisitor& v) { params.visit(v); });
+  return params;
+}
+
+// Lists the parameters of P with their defaults.
+SVDD_API std::vector<ParamDoc> describe_params(const VisitFn& visit);
+
+// The values of every field after reading `config` (defaults filled in,
+// paths absolute) as the text of a TOML table.
+SVDD_API std::string effective_params_toml(const ComponentConfig& config, const VisitFn& visit);
+
+// Everything the registry keeps about a parameters struct: its documentation
+// and how to write a table's effective values.
+struct ParamSchema {
+  std::vector<ParamDoc> docs;
+  std::function<std::string(const ComponentConfig&)> effective_toml;
+};
+
+template <Parameters P>
+ParamSchema schema_of() {
+  P defaults;
+  return {describe_params([&](ParamVisitor& v) { defaults.visit(v); }),
+          [](const ComponentConfig& config) {
+            P params;
+            return effective_params_toml(config, [&](ParamVisitor& v) { params.visit(v); });
+          }};
+}
+
+}  // namespace svdd

@@ -1,0 +1,25 @@
+// RewardOracle: the quantity guidance tries to make high, r(x_0).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "svdd/domain.hpp"
+#include "svdd/export.hpp"
+
+namespace svdd {
+
+class SVDD_API RewardOracle {
+ public:
+  virtual ~RewardOracle();
+  // Scores clean samples [B, ...]: returns [B] float64 (CPU or the samples'
+  // device). An invalid sample (an unparsable molecule, say) gets
+  // invalid_value(), never an exception and never NaN: core treats NaN or an
+  // exception as a failure of the oracle and stops the run with an error.
+  virtual at::Tensor score(const Samples& samples) = 0;
+  // Whether score() is differentiable in samples.tensor() (for DPS).
+  virtual bool differentiable() const { return false; }
+  // The documented score of an invalid sample.
+  virtual double invalid_value() const = 0;
+};
+
+}  // namespace svdd

@@ -1,0 +1,293 @@
+// Reading, describing and writing component parameters (see params.hpp).
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+#include "svdd/error.hpp"
+#include "toml_config.hpp"
+
+namespace svdd {
+
+ParamVisitor::~ParamVisitor() = default;
+ComponentConfig::~ComponentConfig() = default;
+ComponentConfig::ComponentConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, std::string file,
+                                                             std::string table_path,
+                                                             std::filesystem::path base_dir) {
+  auto impl = std::make_unique<ComponentConfig::Impl>();
+  impl->table = std::move(table);
+  impl->file = std::move(file);
+  impl->table_path = std::move(table_path);
+  impl->base_dir = std::move(base_dir);
+  return std::make_shared<const ComponentConfig>(std::move(impl));
+}
+
+std::string ComponentConfig::where() const {
+  return fmt::format("{} [{}]", impl_->file, impl_->table_path);
+}
+
+std::string location(const std::string& file, const toml::node* node) {
+  if (node && node->source().begin.line > 0) {
+    return fmt::format("{}:{}:{}", file, node->source().begin.line, node->source().begin.column);
+  }
+  return file;
+}
+
+ComponentSpec component_spec_from(const toml::node& value, const std::string& file,
+                                  const std::string& table_path,
+                                  const std::filesystem::path& base_dir) {
+  ComponentSpec spec;
+  if (auto text = value.value<std::string>(); text && value.is_string()) {
+    spec.type = *text;
+    spec.config = make_component_config({}, file, table_path, base_dir);
+    return spec;
+  }
+  const toml::table* table = value.as_table();
+  if (!table) {
+    throw InputError(fmt::format("{}: [{}] must be a component name or a table with 'type'",
+                                 location(file, &value), table_path));
+  }
+  const toml::node* type = table->get("type");
+  if (!type || !type->is_string()) {
+    throw InputError(fmt::format("{}: [{}] type: missing (a string naming the component)",
+                                 location(file, &value), table_path));
+  }
+  spec.type = *type->value<std::string>();
+  toml::table rest = *table;
+  rest.erase("type");
+  spec.config = make_component_config(std::move(rest), file, table_path, base_dir);
+  return spec;
+}
+
+namespace {
+
+std::string toml_text(const toml::node& node) {
+  std::ostringstream os;
+  node.visit([&](auto&& n) { os << n; });
+  return os.str();
+}
+
+template <class T>
+toml::array to_array(const std::vector<T>& values) {
+  toml::array array;
+  for (const auto& v : values) array.push_back(v);
+  return array;
+}
+
+// Reads a component table strictly.
+class Reader final : public ParamVisitor {
+ public:
+  explicit Reader(const ComponentConfig::Impl& config) : config_(config) {}
+
+  void field(std::string_view key, bool& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect<bool>(key, *node, "a boolean");
+  }
+  void field(std::string_view key, int64_t& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect<int64_t>(key, *node, "an integer");
+  }
+  void field(std::string_view key, double& value, std::string_view) override {
+    if (auto* node = find(key)) {
+      if (node->is_integer()) {
+        value = static_cast<double>(*node->value<int64_t>());
+      } else {
+        value = expect<double>(key, *node, "a number");
+      }
+    }
+  }
+  void field(std::string_view key, std::string& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect<std::string>(key, *node, "a string");
+  }
+  void field(std::string_view key, std::vector<int64_t>& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect_array<int64_t>(key, *node, "integers");
+  }
+  void field(std::string_view key, std::vector<double>& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect_array<double>(key, *node, "numbers");
+  }
+  void field(std::string_view key, std::vector<std::string>& value, std::string_view) override {
+    if (auto* node = find(key)) value = expect_array<std::string>(key, *node, "strings");
+  }
+  void field(std::string_view key, FilePath& value, std::string_view) override {
+    if (auto* node = find(key)) {
+      std::filesystem::path path = expect<std::string>(key, *node, "a path string");
+      if (!path.empty() && path.is_relative()) path = config_.base_dir / path;
+      value.path = path.lexically_normal();
+    }
+    if (!value.path.empty() && !std::filesystem::exists(value.path)) {
+      fail(key, find_node(key), fmt::format("file not found: {}", value.path.string()));
+    }
+  }
+  void field(std::string_view key, ComponentSpec& value, std::string_view) override {
+    if (auto* node = find(key)) {
+      value = component_spec_from(*node, config_.file,
+                                  fmt::format("{}.{}", config_.table_path, key), config_.base_dir);
+    } else if (!value.config) {
+      value.config = make_component_config({}, config_.file,
+                                           fmt::format("{}.{}", config_.table_path, key),
+                                           config_.base_dir);
+    }
+  }
+  void require(bool ok, std::string_view key, std::string_view message) override {
+    if (!ok) fail(key, find_node(key), std::string(message));
+  }
+
+  void refuse_unknown_keys() const {
+    for (auto&& [key, node] : config_.table) {
+      if (known_.count(std::string(key.str()))) continue;
+      std::string names;
+      for (const auto& k : order_) names += (names.empty() ? "" : ", ") + k;
+      throw InputError(fmt::format("{}: [{}] unknown key '{}' (known keys: {})",
+                                   location(config_.file, &node), config_.table_path, key.str(),
+                                   names.empty() ? "none" : names));
+    }
+  }
+
+ private:
+  const toml::node* find_node(std::string_view key) const { return config_.table.get(key); }
+
+  const toml::node* find(std::string_view key) {
+    std::string k(key);
+    if (known_.insert(k).second) order_.push_back(k);
+    return find_node(key);
+  }
+
+  [[noreturn]] void fail(std::string_view key, const toml::node* node,
+                         const std::string& message) const {
+    throw InputError(fmt::format("{}: [{}] {}: {}", location(config_.file, node),
+                                 config_.table_path, key, message));
+  }
+
+  template <class T>
+  T expect(std::string_view key, const toml::node& node, const char* what) const {
+    if constexpr (std::is_same_v<T, int64_t>) {
+      if (!node.is_integer()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (!node.is_floating_point()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (!node.is_boolean()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+    } else {
+      if (!node.is_string()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+    }
+    return *node.value<T>();
+  }
+
+  template <class T>
+  std::vector<T> expect_array(std::string_view key, const toml::node& node,
+                              const char* what) const {
+    const toml::array* array = node.as_array();
+    if (!array) fail(key, &node, fmt::format("expected an array of {}", what));
+    std::vector<T> out;
+    for (const toml::node& element : *array) {
+      if constexpr (std::is_same_v<T, double>) {
+        if (element.is_integer()) {
+          out.push_back(static_cast<double>(*element.value<int64_t>()));
+          continue;
+        }
+      }
+      out.push_back(expect<T>(key, element, what));
+    }
+    return out;
+  }
+
+  const ComponentConfig::Impl& config_;
+  std::set<std::string> known_{"type"};
+  std::vector<std::string> order_;
+};
+
+class Describer final : public ParamVisitor {
+ public:
+  std::vector<ParamDoc> docs;
+
+  void field(std::string_view k, bool& v, std::string_view d) override {
+    add(k, "bool", v ? "true" : "false", d);
+  }
+  void field(std::string_view k, int64_t& v, std::string_view d) override {
+    add(k, "int", std::to_string(v), d);
+  }
+  void field(std::string_view k, double& v, std::string_view d) override {
+    add(k, "float", fmt::format("{}", v), d);
+  }
+  void field(std::string_view k, std::string& v, std::string_view d) override {
+    add(k, "string", fmt::format("\"{}\"", v), d);
+  }
+  void field(std::string_view k, std::vector<int64_t>& v, std::string_view d) override {
+    add(k, "[int]", toml_text(to_array(v)), d);
+  }
+  void field(std::string_view k, std::vector<double>& v, std::string_view d) override {
+    add(k, "[float]", toml_text(to_array(v)), d);
+  }
+  void field(std::string_view k, std::vector<std::string>& v, std::string_view d) override {
+    add(k, "[string]", toml_text(to_array(v)), d);
+  }
+  void field(std::string_view k, FilePath& v, std::string_view d) override {
+    add(k, "path", v.path.empty() ? "(none)" : fmt::format("\"{}\"", v.path.string()), d);
+  }
+  void field(std::string_view k, ComponentSpec& v, std::string_view d) override {
+    add(k, "component", v.type.empty() ? "(none)" : fmt::format("\"{}\"", v.type), d);
+  }
+  void require(bool, std::string_view, std::string_view) override {}
+
+ private:
+  void add(std::string_view key, std::string type, std::string value, std::string_view doc) {
+    docs.push_back({std::string(key), std::move(type), std::move(value), std::string(doc)});
+  }
+};
+
+class Writer final : public ParamVisitor {
+ public:
+  toml::table table;
+
+  void field(std::string_view k, bool& v, std::string_view) override { table.insert_or_assign(k, v); }
+  void field(std::string_view k, int64_t& v, std::string_view) override { table.insert_or_assign(k, v); }
+  void field(std::string_view k, double& v, std::string_view) override { table.insert_or_assign(k, v); }
+  void field(std::string_view k, std::string& v, std::string_view) override { table.insert_or_assign(k, v); }
+  void field(std::string_view k, std::vector<int64_t>& v, std::string_view) override {
+    table.insert_or_assign(k, to_array(v));
+  }
+  void field(std::string_view k, std::vector<double>& v, std::string_view) override {
+    table.insert_or_assign(k, to_array(v));
+  }
+  void field(std::string_view k, std::vector<std::string>& v, std::string_view) override {
+    table.insert_or_assign(k, to_array(v));
+  }
+  void field(std::string_view k, FilePath& v, std::string_view) override {
+    if (!v.path.empty()) table.insert_or_assign(k, v.path.string());
+  }
+  void field(std::string_view k, ComponentSpec& v, std::string_view) override {
+    if (v.type.empty()) return;
+    toml::table nested = v.config ? v.config->impl().table : toml::table{};
+    nested.insert_or_assign("type", v.type);
+    table.insert_or_assign(k, std::move(nested));
+  }
+  void require(bool, std::string_view, std::string_view) override {}
+};
+
+}  // namespace
+
+void ComponentConfig::read(const VisitFn& visit) const {
+  Reader reader(*impl_);
+  visit(reader);
+  reader.refuse_unknown_keys();
+}
+
+std::vector<ParamDoc> describe_params(const VisitFn& visit) {
+  Describer describer;
+  visit(describer);
+  return describer.docs;
+}
+
+toml::table write_params(const VisitFn& visit) {
+  Writer writer;
+  visit(writer);
+  return std::move(writer.table);
+}
+
+std::string effective_params_toml(const ComponentConfig& config, const VisitFn& visit) {
+  config.read(visit);
+  std::ostringstream os;
+  os << write_params(visit);
+  return os.str();
+}
+
+}  // namespace svdd
