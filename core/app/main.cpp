@@ -12,6 +12,7 @@
 #include "svdd/experiment.hpp"
 #include "svdd/plugin.hpp"
 #include "svdd/plugin_loader.hpp"
+#include "svdd/process.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/runner.hpp"
 #include "svdd/version.hpp"
@@ -117,6 +118,7 @@ int list_command() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  svdd::tune_allocator();
   spdlog::set_pattern("[%l] %v");
   spdlog::cfg::load_env_levels();
   std::vector<std::string> args(argv + 1, argv + argc);

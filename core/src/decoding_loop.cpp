@@ -115,6 +115,30 @@ class CountedReward final : public RewardOracle {
   std::string name_;
 };
 
+// Distinct rows of a token batch [N, L] and, for every row, the index of its
+// distinct row. Hashes each row to one int64 (at::unique on a vector is far
+// faster than at::unique_dim's lexicographic sort), then checks that every
+// row equals its representative; on a hash collision it falls back to the
+// exact unique_dim.
+std::pair<at::Tensor, at::Tensor> unique_rows(const at::Tensor& x) {
+  at::Tensor flat = x.reshape({x.size(0), -1}).to(at::kLong);
+  at::Tensor hash = at::zeros({flat.size(0)}, flat.options());
+  for (int64_t j = 0; j < flat.size(1); ++j) {
+    hash = hash.mul(1000003).add(flat.select(1, j)).bitwise_xor(hash.bitwise_right_shift(29));
+  }
+  auto [keys, inverse, counts] = at::_unique2(hash, /*sorted=*/false, /*return_inverse=*/true,
+                                              /*return_counts=*/false);
+  // Any row of a key represents it: they are all equal unless hashes collide,
+  // which the check below detects.
+  at::Tensor representative = at::empty({keys.size(0)}, flat.options())
+                                  .index_put_({inverse}, at::arange(flat.size(0), flat.options()));
+  at::Tensor unique = x.index_select(0, representative);
+  if (unique.index_select(0, inverse).equal(x)) return {unique, inverse};
+  auto [exact, exact_inverse, exact_counts] =
+      at::unique_dim(x, 0, /*sorted=*/true, /*return_inverse=*/true);
+  return {exact, exact_inverse};
+}
+
 class LoopContext final : public DecodeContext {
  public:
   LoopContext(DiffusionModel& model, RewardOracle& reward, Cost& cost, at::Generator generator,
@@ -133,7 +157,7 @@ class LoopContext final : public DecodeContext {
     at::Tensor rows = x_s;
     std::optional<at::Tensor> inverse;
     if (model_.domain().discrete() && x_s.size(0) > 1) {
-      auto [unique, inv, counts] = at::unique_dim(x_s, 0, /*sorted=*/true, /*return_inverse=*/true);
+      auto [unique, inv] = unique_rows(x_s);
       if (unique.size(0) < x_s.size(0)) {
         rows = unique;
         inverse = inv;

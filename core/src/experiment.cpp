@@ -86,8 +86,7 @@ void set_path(toml::table& root, const std::string& key, const toml::node& value
 
 toml::table parse_value(const std::string& text) {
   try {
-    auto parsed = toml::parse("v = " + text);
-    return parsed;
+    return toml::parse("v = " + text);
   } catch (const toml::parse_error&) {
     toml::table t;
     t.insert("v", text);  // a bare word is a string
@@ -97,47 +96,59 @@ toml::table parse_value(const std::string& text) {
 
 void flatten_sweep(const toml::table& table, const std::string& prefix,
                    std::vector<std::pair<std::string, const toml::array*>>& out,
-                   const std::string& file) {
+                   const SourceMap& sources) {
   for (auto&& [key, node] : table) {
     std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (auto* sub = node.as_table()) {
-      flatten_sweep(*sub, path, out, file);
+      flatten_sweep(*sub, path, out, sources);
     } else if (auto* array = node.as_array(); array && !array->empty()) {
       out.emplace_back(path, array);
     } else {
       throw InputError(fmt::format("{}: [sweep] {}: expected a non-empty array of values",
-                                   location(file, &node), path));
+                                   sources.locate("sweep." + path), path));
     }
   }
 }
 
 std::string value_label(const toml::node& node) {
   if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
+  if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
   std::ostringstream os;
   node.visit([&](auto&& n) { os << n; });
   return os.str();
 }
 
 const toml::table& require_table(const toml::table& root, const std::string& key,
-                                 const std::string& file) {
+                                 const SourceMap& sources) {
   const toml::node* node = root.get(key);
-  if (!node) throw InputError(fmt::format("{}: missing [{}] table", file, key));
-  if (!node->is_table()) {
-    throw InputError(fmt::format("{}: '{}' must be a table", location(file, node), key));
-  }
+  if (!node) throw InputError(fmt::format("{}: missing [{}] table", sources.file, key));
+  if (!node->is_table()) throw InputError(fmt::format("{}: '{}' must be a table", sources.locate(key), key));
   return *node->as_table();
 }
 
-// Named sub-tables in the order they appear in the file.
-std::vector<std::string> ordered_names(const toml::table& table) {
-  std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> named;
-  for (auto&& [key, node] : table) {
-    named.push_back({{key.source().begin.line, key.source().begin.column}, std::string(key.str())});
+// Keys of `table` in the order they appear in the file (unknown positions,
+// e.g. from --set, last).
+std::vector<std::string> file_order(const std::vector<std::string>& keys, const std::string& prefix,
+                                    const SourceMap& sources) {
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> ordered;
+  for (const auto& key : keys) {
+    auto it = sources.positions.find(prefix.empty() ? key : prefix + "." + key);
+    auto position = it != sources.positions.end() && it->second.first > 0
+                        ? it->second
+                        : std::make_pair(UINT32_MAX, UINT32_MAX);
+    ordered.push_back({position, key});
   }
-  std::stable_sort(named.begin(), named.end());
-  std::vector<std::string> names;
-  for (auto& [pos, name] : named) names.push_back(name);
-  return names;
+  std::stable_sort(ordered.begin(), ordered.end());
+  std::vector<std::string> out;
+  for (auto& [position, key] : ordered) out.push_back(key);
+  return out;
+}
+
+std::vector<std::string> ordered_names(const toml::table& table, const std::string& prefix,
+                                       const SourceMap& sources) {
+  std::vector<std::string> keys;
+  for (auto&& [key, node] : table) keys.emplace_back(key.str());
+  return file_order(keys, prefix, sources);
 }
 
 struct Specs {
@@ -145,38 +156,50 @@ struct Specs {
   std::vector<std::pair<std::string, ComponentSpec>> evals;
 };
 
-Specs specs_of(const toml::table& root, const std::string& method, const std::string& file,
-               const std::filesystem::path& base) {
+Specs specs_of(const toml::table& root, const std::string& method, const ConfigOrigin& top) {
+  auto at = [&](const std::string& path) { return ConfigOrigin{top.sources, path, top.base_dir}; };
   Specs specs;
-  specs.model = component_spec_from(*root.get("model"), file, "model", base);
-  specs.reward = component_spec_from(*root.get("reward"), file, "reward", base);
+  specs.model = component_spec_from(*root.get("model"), at("model"));
+  specs.reward = component_spec_from(*root.get("reward"), at("reward"));
   const toml::table& methods = *root.get("methods")->as_table();
-  specs.method = component_spec_from(*methods.get(method), file, "methods." + method, base);
+  specs.method = component_spec_from(*methods.get(method), at("methods." + method));
   if (const toml::node* eval = root.get("eval")) {
     const toml::table* evals = eval->as_table();
-    if (!evals) throw InputError(fmt::format("{}: 'eval' must be a table of tables", location(file, eval)));
-    for (const auto& name : ordered_names(*evals)) {
-      specs.evals.emplace_back(name, component_spec_from(*evals->get(name), file, "eval." + name, base));
+    if (!evals) throw InputError(fmt::format("{}: 'eval' must be a table of tables", top.sources->locate("eval")));
+    for (const auto& name : ordered_names(*evals, "eval", *top.sources)) {
+      specs.evals.emplace_back(name, component_spec_from(*evals->get(name), at("eval." + name)));
     }
   }
   return specs;
 }
 
-ExperimentSettings read_settings(const toml::table& root, const std::string& file,
-                                 const std::filesystem::path& base) {
+ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& top) {
   toml::table table;
   if (const toml::node* node = root.get("experiment")) {
-    if (!node->is_table()) throw InputError(fmt::format("{}: 'experiment' must be a table", location(file, node)));
+    if (!node->is_table()) {
+      throw InputError(fmt::format("{}: 'experiment' must be a table", top.sources->locate("experiment")));
+    }
     table = *node->as_table();
   }
-  auto config = make_component_config(table, file, "experiment", base);
+  auto config = make_component_config(table, ConfigOrigin{top.sources, "experiment", top.base_dir});
   ExperimentSettings settings;
   settings.data_dir = default_data_dir();
   config->read([&](ParamVisitor& v) { settings.visit(v); });
   return settings;
 }
 
-toml::table reparse(const std::string& text) { return toml::parse(text); }
+// One top-level entry as TOML text ("[model]\n...", "[methods.x]\n...").
+std::string section_text(const std::vector<std::string>& path, toml::table table) {
+  toml::table wrapped = std::move(table);
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    toml::table outer;
+    outer.insert(*it, std::move(wrapped));
+    wrapped = std::move(outer);
+  }
+  std::ostringstream os;
+  os << wrapped;
+  return os.str() + "\n\n";
+}
 
 }  // namespace
 
@@ -186,7 +209,6 @@ Experiment load_experiment(const std::filesystem::path& file,
     throw InputError(fmt::format("experiment file not found: {}", file.string()));
   }
   const std::string name = file.string();
-  const std::filesystem::path base = std::filesystem::absolute(file).parent_path();
   toml::table root;
   try {
     root = toml::parse_file(name);
@@ -194,42 +216,50 @@ Experiment load_experiment(const std::filesystem::path& file,
     throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
                                  e.source().begin.column, e.description()));
   }
+  const ConfigOrigin top{SourceMap::of(root, name), "", std::filesystem::absolute(file).parent_path()};
+  const SourceMap& sources = *top.sources;
   for (const auto& assignment : overrides) {
     const auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
       throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
     }
-    const std::string key = assignment.substr(0, eq);
     const toml::table parsed = parse_value(assignment.substr(eq + 1));
-    set_path(root, key, *parsed.get("v"), fmt::format("--set {}", assignment));
+    set_path(root, assignment.substr(0, eq), *parsed.get("v"), fmt::format("--set {}", assignment));
   }
   for (auto&& [key, node] : root) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key.str()) == kTopLevel.end()) {
-      throw InputError(fmt::format("{}: unknown top-level key '{}' (known: {})", location(name, &node),
-                                   key.str(), fmt::join(kTopLevel, ", ")));
+      throw InputError(fmt::format("{}: unknown top-level key '{}' (known: {})",
+                                   sources.locate(std::string(key.str())), key.str(),
+                                   fmt::join(kTopLevel, ", ")));
     }
   }
-  require_table(root, "model", name);
-  require_table(root, "reward", name);
-  const toml::table& methods = require_table(root, "methods", name);
+  require_table(root, "model", sources);
+  require_table(root, "reward", sources);
+  const toml::table& methods = require_table(root, "methods", sources);
   if (methods.empty()) throw InputError(fmt::format("{}: [methods] names no method", name));
   for (auto&& [key, node] : methods) {
     if (!node.is_table()) {
       throw InputError(fmt::format("{}: [methods] {}: expected a table like [methods.{}] with type = ...",
-                                   location(name, &node), key.str(), key.str()));
+                                   sources.locate("methods." + std::string(key.str())), key.str(), key.str()));
     }
   }
 
   Experiment experiment;
   experiment.file = file;
-  experiment.settings = read_settings(root, name, base);
+  experiment.settings = read_settings(root, top);
 
   std::vector<std::pair<std::string, const toml::array*>> sweep;
   if (const toml::node* node = root.get("sweep")) {
-    if (!node->is_table()) throw InputError(fmt::format("{}: 'sweep' must be a table", location(name, node)));
-    flatten_sweep(*node->as_table(), "", sweep, name);
+    if (!node->is_table()) throw InputError(fmt::format("{}: 'sweep' must be a table", sources.locate("sweep")));
+    flatten_sweep(*node->as_table(), "", sweep, sources);
+    std::vector<std::string> keys;
+    for (const auto& axis : sweep) keys.push_back(axis.first);
+    const auto order = file_order(keys, "sweep", sources);
+    std::stable_sort(sweep.begin(), sweep.end(), [&](const auto& a, const auto& b) {
+      return std::find(order.begin(), order.end(), a.first) < std::find(order.begin(), order.end(), b.first);
+    });
   }
-  const auto method_names = ordered_names(methods);
+  const auto method_names = ordered_names(methods, "methods", sources);
   for (const auto& [key, values] : sweep) {
     const auto parts = split_path(key);
     const bool known_top = std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
@@ -238,7 +268,7 @@ Experiment load_experiment(const std::filesystem::path& file,
       throw InputError(fmt::format(
           "{}: [sweep] {}: not a key of this experiment (write e.g. methods.<name>.candidates or "
           "model.steps; methods here: {})",
-          location(name, values), key, fmt::join(method_names, ", ")));
+          sources.locate("sweep." + key), key, fmt::join(method_names, ", ")));
     }
   }
 
@@ -264,12 +294,12 @@ Experiment load_experiment(const std::filesystem::path& file,
       plan.method = method;
       plan.label = label_parts.empty() ? method
                                        : fmt::format("{}[{}]", method, fmt::join(label_parts, ","));
-      Specs specs = specs_of(run_root, method, name, base);
+      Specs specs = specs_of(run_root, method, top);
       plan.model = specs.model;
       plan.reward = specs.reward;
       plan.evals = specs.evals;
       plan.method_spec = specs.method;
-      plan.settings = read_settings(run_root, name, base);
+      plan.settings = read_settings(run_root, top);
       // Validates every table now, before any work.
       registry.effective_toml(ComponentKind::model, plan.model);
       registry.effective_toml(ComponentKind::reward, plan.reward);
@@ -286,37 +316,32 @@ Experiment load_experiment(const std::filesystem::path& file,
     }
   }
 
-  // The effective configuration: every component table with its defaults.
-  toml::table effective;
-  {
-    ExperimentSettings s = experiment.settings;
-    effective.insert("experiment", write_params([&](ParamVisitor& v) { s.visit(v); }));
-    Specs specs = specs_of(root, method_names.front(), name, base);
-    auto with_type = [&](ComponentKind kind, const ComponentSpec& spec) {
-      toml::table t = reparse(registry.effective_toml(kind, spec));
-      t.insert_or_assign("type", spec.type);
-      return t;
-    };
-    effective.insert("model", with_type(ComponentKind::model, specs.model));
-    effective.insert("reward", with_type(ComponentKind::reward, specs.reward));
-    if (!specs.evals.empty()) {
-      toml::table evals;
-      for (const auto& [eval_name, spec] : specs.evals) {
-        evals.insert(eval_name, with_type(ComponentKind::reward, spec));
-      }
-      effective.insert("eval", std::move(evals));
-    }
-    toml::table method_tables;
-    for (const auto& method : method_names) {
-      auto spec = component_spec_from(*methods.get(method), name, "methods." + method, base);
-      method_tables.insert(method, with_type(ComponentKind::method, spec));
-    }
-    effective.insert("methods", std::move(method_tables));
-    if (const toml::node* node = root.get("sweep")) effective.insert("sweep", *node);
+  // The effective configuration: every component table with its defaults,
+  // sections in the file's order (toml++ would sort them, and method order
+  // is the order of runs).
+  auto effective = [&](ComponentKind kind, const ComponentSpec& spec) {
+    toml::table t = toml::parse(registry.effective_toml(kind, spec));
+    t.insert_or_assign("type", spec.type);
+    return t;
+  };
+  Specs specs = specs_of(root, method_names.front(), top);
+  ExperimentSettings settings = experiment.settings;
+  std::string text = section_text({"experiment"}, write_params([&](ParamVisitor& v) { settings.visit(v); }));
+  text += section_text({"model"}, effective(ComponentKind::model, specs.model));
+  text += section_text({"reward"}, effective(ComponentKind::reward, specs.reward));
+  for (const auto& [eval_name, spec] : specs.evals) {
+    text += section_text({"eval", eval_name}, effective(ComponentKind::reward, spec));
   }
-  std::ostringstream os;
-  os << effective;
-  experiment.effective_toml = os.str();
+  for (const auto& method : method_names) {
+    auto spec = component_spec_from(*methods.get(method), ConfigOrigin{top.sources, "methods." + method, top.base_dir});
+    text += section_text({"methods", method}, effective(ComponentKind::method, spec));
+  }
+  if (!sweep.empty()) {
+    toml::table sweep_table;
+    for (const auto& [key, values] : sweep) sweep_table.insert(key, *values);
+    text += section_text({"sweep"}, std::move(sweep_table));
+  }
+  experiment.effective_toml = text;
   return experiment;
 }
 

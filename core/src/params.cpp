@@ -13,51 +13,69 @@ ParamVisitor::~ParamVisitor() = default;
 ComponentConfig::~ComponentConfig() = default;
 ComponentConfig::ComponentConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, std::string file,
-                                                             std::string table_path,
-                                                             std::filesystem::path base_dir) {
-  auto impl = std::make_unique<ComponentConfig::Impl>();
-  impl->table = std::move(table);
-  impl->file = std::move(file);
-  impl->table_path = std::move(table_path);
-  impl->base_dir = std::move(base_dir);
-  return std::make_shared<const ComponentConfig>(std::move(impl));
+namespace {
+void record_positions(const toml::table& table, const std::string& prefix, SourceMap& map) {
+  for (auto&& [key, node] : table) {
+    const std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    map.positions[path] = {key.source().begin.line, key.source().begin.column};
+    if (const toml::table* sub = node.as_table()) record_positions(*sub, path, map);
+  }
+}
+}  // namespace
+
+std::shared_ptr<const SourceMap> SourceMap::of(const toml::table& root, std::string file) {
+  auto map = std::make_shared<SourceMap>();
+  map->file = std::move(file);
+  record_positions(root, "", *map);
+  return map;
 }
 
-std::string ComponentConfig::where() const {
-  return fmt::format("{} [{}]", impl_->file, impl_->table_path);
-}
-
-std::string location(const std::string& file, const toml::node* node) {
-  if (node && node->source().begin.line > 0) {
-    return fmt::format("{}:{}:{}", file, node->source().begin.line, node->source().begin.column);
+std::string SourceMap::locate(const std::string& path) const {
+  for (std::string p = path; !p.empty();) {
+    auto it = positions.find(p);
+    if (it != positions.end() && it->second.first > 0) {
+      return fmt::format("{}:{}:{}", file, it->second.first, it->second.second);
+    }
+    const auto dot = p.rfind('.');
+    p = dot == std::string::npos ? "" : p.substr(0, dot);
   }
   return file;
 }
 
-ComponentSpec component_spec_from(const toml::node& value, const std::string& file,
-                                  const std::string& table_path,
-                                  const std::filesystem::path& base_dir) {
+std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, ConfigOrigin origin) {
+  auto impl = std::make_unique<ComponentConfig::Impl>();
+  impl->table = std::move(table);
+  impl->origin = std::move(origin);
+  return std::make_shared<const ComponentConfig>(std::move(impl));
+}
+
+std::string ComponentConfig::where() const {
+  return fmt::format("{} [{}]", impl_->origin.sources->locate(impl_->origin.table_path),
+                     impl_->origin.table_path);
+}
+
+ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& origin) {
   ComponentSpec spec;
+  const std::string& path = origin.table_path;
   if (auto text = value.value<std::string>(); text && value.is_string()) {
     spec.type = *text;
-    spec.config = make_component_config({}, file, table_path, base_dir);
+    spec.config = make_component_config({}, origin);
     return spec;
   }
   const toml::table* table = value.as_table();
   if (!table) {
     throw InputError(fmt::format("{}: [{}] must be a component name or a table with 'type'",
-                                 location(file, &value), table_path));
+                                 origin.sources->locate(path), path));
   }
   const toml::node* type = table->get("type");
   if (!type || !type->is_string()) {
     throw InputError(fmt::format("{}: [{}] type: missing (a string naming the component)",
-                                 location(file, &value), table_path));
+                                 origin.sources->locate(path), path));
   }
   spec.type = *type->value<std::string>();
   toml::table rest = *table;
   rest.erase("type");
-  spec.config = make_component_config(std::move(rest), file, table_path, base_dir);
+  spec.config = make_component_config(std::move(rest), origin);
   return spec;
 }
 
@@ -111,25 +129,22 @@ class Reader final : public ParamVisitor {
   void field(std::string_view key, FilePath& value, std::string_view) override {
     if (auto* node = find(key)) {
       std::filesystem::path path = expect<std::string>(key, *node, "a path string");
-      if (!path.empty() && path.is_relative()) path = config_.base_dir / path;
+      if (!path.empty() && path.is_relative()) path = config_.origin.base_dir / path;
       value.path = path.lexically_normal();
     }
     if (!value.path.empty() && !std::filesystem::exists(value.path)) {
-      fail(key, find_node(key), fmt::format("file not found: {}", value.path.string()));
+      fail(key, fmt::format("file not found: {}", value.path.string()));
     }
   }
   void field(std::string_view key, ComponentSpec& value, std::string_view) override {
     if (auto* node = find(key)) {
-      value = component_spec_from(*node, config_.file,
-                                  fmt::format("{}.{}", config_.table_path, key), config_.base_dir);
+      value = component_spec_from(*node, config_.origin.nested(std::string(key)));
     } else if (!value.config) {
-      value.config = make_component_config({}, config_.file,
-                                           fmt::format("{}.{}", config_.table_path, key),
-                                           config_.base_dir);
+      value.config = make_component_config({}, config_.origin.nested(std::string(key)));
     }
   }
   void require(bool ok, std::string_view key, std::string_view message) override {
-    if (!ok) fail(key, find_node(key), std::string(message));
+    if (!ok) fail(key, std::string(message));
   }
 
   void refuse_unknown_keys() const {
@@ -138,36 +153,37 @@ class Reader final : public ParamVisitor {
       std::string names;
       for (const auto& k : order_) names += (names.empty() ? "" : ", ") + k;
       throw InputError(fmt::format("{}: [{}] unknown key '{}' (known keys: {})",
-                                   location(config_.file, &node), config_.table_path, key.str(),
+                                   locate(key.str()), config_.origin.table_path, key.str(),
                                    names.empty() ? "none" : names));
     }
   }
 
  private:
-  const toml::node* find_node(std::string_view key) const { return config_.table.get(key); }
-
   const toml::node* find(std::string_view key) {
     std::string k(key);
     if (known_.insert(k).second) order_.push_back(k);
-    return find_node(key);
+    return config_.table.get(key);
   }
 
-  [[noreturn]] void fail(std::string_view key, const toml::node* node,
-                         const std::string& message) const {
-    throw InputError(fmt::format("{}: [{}] {}: {}", location(config_.file, node),
-                                 config_.table_path, key, message));
+  std::string locate(std::string_view key) const {
+    return config_.origin.sources->locate(config_.origin.table_path + "." + std::string(key));
+  }
+
+  [[noreturn]] void fail(std::string_view key, const std::string& message) const {
+    throw InputError(fmt::format("{}: [{}] {}: {}", locate(key), config_.origin.table_path, key,
+                                 message));
   }
 
   template <class T>
   T expect(std::string_view key, const toml::node& node, const char* what) const {
     if constexpr (std::is_same_v<T, int64_t>) {
-      if (!node.is_integer()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+      if (!node.is_integer()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else if constexpr (std::is_same_v<T, double>) {
-      if (!node.is_floating_point()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+      if (!node.is_floating_point()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else if constexpr (std::is_same_v<T, bool>) {
-      if (!node.is_boolean()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+      if (!node.is_boolean()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else {
-      if (!node.is_string()) fail(key, &node, fmt::format("expected {}, got {}", what, toml_text(node)));
+      if (!node.is_string()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     }
     return *node.value<T>();
   }
@@ -176,7 +192,7 @@ class Reader final : public ParamVisitor {
   std::vector<T> expect_array(std::string_view key, const toml::node& node,
                               const char* what) const {
     const toml::array* array = node.as_array();
-    if (!array) fail(key, &node, fmt::format("expected an array of {}", what));
+    if (!array) fail(key, fmt::format("expected an array of {}", what));
     std::vector<T> out;
     for (const toml::node& element : *array) {
       if constexpr (std::is_same_v<T, double>) {

@@ -85,7 +85,7 @@ namespace {
 template <class F>
 auto located(const ComponentSpec& spec, F&& make) {
   const std::string where = spec.config ? spec.config->where() : spec.type;
-  const std::string file = spec.config ? spec.config->impl().file : "";
+  const std::string file = spec.config ? spec.config->impl().origin.file() : "";
   try {
     return make();
   } catch (const InputError& e) {
@@ -99,7 +99,9 @@ auto located(const ComponentSpec& spec, F&& make) {
 }
 
 std::shared_ptr<const ComponentConfig> config_of(const ComponentSpec& spec) {
-  return spec.config ? spec.config : make_component_config({}, "<none>", spec.type, {});
+  if (spec.config) return spec.config;
+  static const auto nowhere = SourceMap::of({}, "<none>");
+  return make_component_config({}, ConfigOrigin{nowhere, spec.type, {}});
 }
 
 }  // namespace

@@ -4,31 +4,48 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "svdd/params.hpp"
 
 namespace svdd {
 
-struct ComponentConfig::Impl {
-  toml::table table;
-  std::string file;        // the experiment file, for messages
-  std::string table_path;  // e.g. "methods.svdd_pm"
-  std::filesystem::path base_dir;  // relative paths resolve here
+// Where each dotted key path ("methods.svdd.candidates") stands in the
+// experiment file. Kept apart from the tables because toml++ drops source
+// positions when a table is copied (as --set and [sweep] do).
+struct SourceMap {
+  std::string file;
+  std::map<std::string, std::pair<uint32_t, uint32_t>> positions;  // path -> (line, column)
+
+  static std::shared_ptr<const SourceMap> of(const toml::table& root, std::string file);
+  // "file:line:col" of `path`, else of its closest enclosing table, else "file".
+  std::string locate(const std::string& path) const;
 };
 
-std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, std::string file,
-                                                             std::string table_path,
-                                                             std::filesystem::path base_dir);
+// Where one component's table came from.
+struct ConfigOrigin {
+  std::shared_ptr<const SourceMap> sources;
+  std::string table_path;          // e.g. "methods.svdd_pm"
+  std::filesystem::path base_dir;  // relative paths resolve here
 
-// "file:line:col" of a node, or "file" when the node has no source.
-std::string location(const std::string& file, const toml::node* node);
+  const std::string& file() const { return sources->file; }
+  ConfigOrigin nested(const std::string& key) const {
+    return {sources, table_path + "." + key, base_dir};
+  }
+};
+
+struct ComponentConfig::Impl {
+  toml::table table;
+  ConfigOrigin origin;
+};
+
+std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, ConfigOrigin origin);
 
 // Reads `value` (a string or a table with `type`) as a ComponentSpec.
-ComponentSpec component_spec_from(const toml::node& value, const std::string& file,
-                                  const std::string& table_path,
-                                  const std::filesystem::path& base_dir);
+ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& origin);
 
 // Writes the fields of `visit` (current values) into a TOML table.
 toml::table write_params(const VisitFn& visit);

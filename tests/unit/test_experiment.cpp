@@ -1,0 +1,120 @@
+// Experiment files: strict parsing, --set overrides and sweep expansion.
+#include "catch_torch.hpp"
+
+#include "svdd/error.hpp"
+#include "toy_fixture.hpp"
+
+using Catch::Contains;
+using svdd::test::TempDir;
+
+namespace {
+
+const std::string kBase = R"([experiment]
+name = "parse"
+samples = 8
+
+[model]
+type = "toy.categorical"
+steps = 16
+
+[reward]
+type = "toy.token_count"
+
+[methods.pretrained]
+type = "pretrained"
+
+[methods.svdd]
+type = "svdd"
+candidates = 4
+)";
+
+svdd::Registry core_registry() {
+  svdd::Registry r;
+  svdd::register_core_components(r);
+  return r;
+}
+
+svdd::Experiment load(const std::string& text, std::vector<std::string> sets = {}) {
+  TempDir dir;
+  auto registry = core_registry();
+  return svdd::load_experiment(dir.write("experiment.toml", text), sets, registry);
+}
+
+std::string load_error(const std::string& text, std::vector<std::string> sets = {}) {
+  try {
+    load(text, sets);
+  } catch (const svdd::InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("an unknown key is refused with file, line, table and key", "[unit][config]") {
+  std::string text = kBase + "candidats = 5\n";
+  const auto message = load_error(text);
+  CHECK_THAT(message, Contains("experiment.toml:18:1"));
+  CHECK_THAT(message, Contains("[methods.svdd]"));
+  CHECK_THAT(message, Contains("unknown key 'candidats'"));
+  CHECK_THAT(message, Contains("candidates"));  // the keys that exist
+}
+
+TEST_CASE("wrong types, invalid values and unknown names are refused", "[unit][config]") {
+  CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=\"ten\""}),
+             Contains("[methods.svdd] candidates: expected an integer"));
+  CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=0"}), Contains("must be at least 1"));
+  CHECK_THAT(load_error(kBase, {"methods.svdd.type=svd"}),
+             Contains("unknown method 'svd' (known: best_of_n, pretrained, svdd)"));
+  CHECK_THAT(load_error(kBase, {"reward.type=toy.nothing"}), Contains("unknown reward 'toy.nothing'"));
+  CHECK_THAT(load_error(kBase + "[experimnt]\n"), Contains("unknown top-level key 'experimnt'"));
+  CHECK_THAT(load_error(kBase, {"experiment.samples=1.5"}), Contains("samples: expected an integer"));
+  CHECK_THAT(load_error("[model\n"), Contains("TOML syntax error"));
+  CHECK_THAT(load_error(kBase, {"experiment.data_dir=/no/such/folder"}),
+             Contains("data_dir: file not found: /no/such/folder"));
+  CHECK_THAT(load_error("[model]\ntype = \"toy.categorical\"\n[reward]\ntype = \"toy.token_count\"\n"),
+             Contains("missing [methods] table"));
+  auto registry = core_registry();
+  CHECK_THROWS_WITH(svdd::load_experiment("/no/such.toml", {}, registry),
+                    Contains("experiment file not found"));
+}
+
+TEST_CASE("--set overrides values and creates nothing silently", "[unit][config]") {
+  auto e = load(kBase, {"methods.svdd.candidates=7", "experiment.samples=3", "model.type=toy.categorical"});
+  REQUIRE(e.runs.size() == 2);
+  CHECK(e.settings.samples == 3);
+  CHECK_THAT(e.effective_toml, Contains("candidates = 7"));
+  CHECK_THAT(load_error(kBase, {"methods.svdd.alphaa=0.1"}), Contains("unknown key 'alphaa'"));
+  CHECK_THAT(load_error(kBase, {"novalue"}), Contains("expected key.path=value"));
+  CHECK_THAT(load_error(kBase, {"model.type.x=1"}), Contains("'model.type' is not a table"));
+}
+
+TEST_CASE("[sweep] expands into one named run per combination", "[unit][config]") {
+  auto e = load(kBase + R"(
+[sweep]
+methods.svdd.candidates = [1, 2, 5]
+"methods.svdd.alpha" = [0.0, 0.1]
+model.steps = [8, 16]
+)");
+  std::vector<std::string> labels;
+  for (const auto& run : e.runs) labels.push_back(run.label);
+  // pretrained varies only with the global key; svdd with all three.
+  CHECK(labels.size() == 2 + 3 * 2 * 2);
+  CHECK(std::count(labels.begin(), labels.end(), "pretrained[model.steps=8]") == 1);
+  CHECK(std::count(labels.begin(), labels.end(), "svdd[candidates=5,alpha=0.1,model.steps=16]") == 1);
+  CHECK_THAT(load_error(kBase + "[sweep]\nmethods.nosuch.candidates = [1]\n"),
+             Contains("not a key of this experiment"));
+  CHECK_THAT(load_error(kBase + "[sweep]\nmethods.svdd.candidates = 3\n"),
+             Contains("expected a non-empty array"));
+  CHECK_THAT(load_error(kBase + "[sweep]\nmethods.svdd.candidates = [1, 0]\n"),
+             Contains("must be at least 1"));
+}
+
+TEST_CASE("the effective configuration fills in defaults and reloads", "[unit][config]") {
+  auto e = load(kBase);
+  CHECK_THAT(e.effective_toml, Contains("alpha = 0.0"));
+  CHECK_THAT(e.effective_toml, Contains("type = 'posterior_mean'"));
+  CHECK_THAT(e.effective_toml, Contains("length = 4"));
+  auto again = load(e.effective_toml);
+  CHECK(again.effective_toml == e.effective_toml);
+}

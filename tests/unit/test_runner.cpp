@@ -1,0 +1,214 @@
+// Running experiments: output files, determinism, resume after an
+// interruption, and failures that keep finished results.
+#include "catch_torch.hpp"
+
+#include <atomic>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "svdd/error.hpp"
+#include "svdd/runner.hpp"
+#include "toy_fixture.hpp"
+
+using Catch::Contains;
+using svdd::test::TempDir;
+
+namespace {
+
+// A reward that fails on demand: throws (or returns NaN) once it has been
+// asked `fail_after` times. Otherwise the share of token A.
+std::atomic<int> calls{0};
+std::atomic<int> fail_after{-1};
+std::atomic<bool> fail_with_nan{false};
+
+struct FlakyParams {
+  void visit(svdd::ParamVisitor&) {}
+};
+
+class FlakyReward final : public svdd::RewardOracle {
+ public:
+  at::Tensor score(const svdd::Samples& s) override {
+    if (fail_after >= 0 && calls++ >= fail_after) {
+      if (!fail_with_nan) throw std::runtime_error("oracle server went away");
+      at::Tensor r = at::zeros({s.size()}, at::kDouble);
+      r[s.size() - 1] = std::nan("");
+      return r;
+    }
+    return s.tensor().eq(0).to(at::kDouble).mean(1);
+  }
+  double invalid_value() const override { return 0.0; }
+};
+
+svdd::Registry test_registry() {
+  svdd::Registry registry;
+  svdd::register_core_components(registry);
+  registry.add_reward<FlakyParams>("test.flaky", "fails on demand",
+                                   [](const FlakyParams&, const svdd::BuildContext&,
+                                      const svdd::Domain&) { return std::make_unique<FlakyReward>(); });
+  return registry;
+}
+
+const std::string kExperiment = R"([experiment]
+name = "runner"
+seed = 42
+samples = 40
+batch_size = 10
+
+[model]
+type = "toy.categorical"
+steps = 16
+
+[reward]
+type = "test.flaky"
+
+[eval.token_b]
+type = "toy.token_count"
+token = "B"
+
+[methods.pretrained]
+type = "pretrained"
+
+[methods.svdd_pm]
+type = "svdd"
+candidates = 4
+
+[methods.best_of_n]
+type = "best_of_n"
+n = 3
+)";
+
+std::string slurp(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void run(const std::filesystem::path& file, const std::filesystem::path& out,
+         const svdd::Registry& registry, bool resume = false) {
+  auto experiment = svdd::load_experiment(file, {}, registry);
+  svdd::RunOptions options;
+  options.out_dir = out;
+  options.resume = resume;
+  options.progress = false;
+  svdd::run_experiment(experiment, registry, options);
+}
+
+void reset_flaky() {
+  calls = 0;
+  fail_after = -1;
+  fail_with_nan = false;
+}
+
+}  // namespace
+
+TEST_CASE("a run writes every output file with the documented columns", "[unit][runner]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  run(dir.write("e.toml", kExperiment), dir.path() / "out", registry);
+  for (const char* f : {"config.toml", "samples.csv", "batches.csv", "summary.csv", "summary.md", "run.log"}) {
+    INFO(f);
+    CHECK(std::filesystem::exists(dir.path() / "out" / f));
+  }
+  auto summary = svdd::read_csv(dir.path() / "out" / "summary.csv");
+  REQUIRE(summary.size() == 3);
+  for (const char* column :
+       {"method", "samples", "reward_median", "reward_mean", "reward_ci95_low", "reward_ci95_high",
+        "reward_top10", "denoiser_rows", "reward_calls", "value_calls", "wall_seconds",
+        "eval_token_b_median", "target_distance"}) {
+    INFO(column);
+    CHECK(summary[0].count(column) == 1);
+  }
+  CHECK(summary[0].at("method") == "pretrained");
+  CHECK(summary[0].at("samples") == "40");
+  CHECK(summary[0].at("denoiser_rows") == std::to_string(40 * 16));
+  CHECK(summary[2].at("denoiser_rows") == std::to_string(3 * 40 * 16));
+  auto samples = svdd::read_csv(dir.path() / "out" / "samples.csv");
+  CHECK(samples.size() == 3 * 40);
+  CHECK(samples[0].at("sample").size() == 4);
+  // The saved configuration reruns as it is.
+  run(dir.path() / "out" / "config.toml", dir.path() / "again", registry);
+  CHECK(slurp(dir.path() / "out" / "samples.csv") == slurp(dir.path() / "again" / "samples.csv"));
+  // An existing result folder is never overwritten.
+  CHECK_THROWS_WITH(run(dir.write("e2.toml", kExperiment), dir.path() / "out", registry),
+                    Contains("already holds results"));
+}
+
+TEST_CASE("the same seed and configuration give byte-identical samples", "[unit][runner]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  auto file = dir.write("e.toml", kExperiment);
+  run(file, dir.path() / "a", registry);
+  run(file, dir.path() / "b", registry);
+  CHECK(slurp(dir.path() / "a" / "samples.csv") == slurp(dir.path() / "b" / "samples.csv"));
+  auto other = dir.write("seed.toml", std::string(kExperiment).replace(kExperiment.find("seed = 42"), 9, "seed = 43"));
+  run(other, dir.path() / "c", registry);
+  CHECK(slurp(dir.path() / "a" / "samples.csv") != slurp(dir.path() / "c" / "samples.csv"));
+}
+
+TEST_CASE("resume after an interruption loses no batch and duplicates none", "[unit][runner]") {
+  TempDir dir;
+  auto registry = test_registry();
+  auto file = dir.write("e.toml", kExperiment);
+  reset_flaky();
+  run(file, dir.path() / "reference", registry);
+
+  // The reward fails in the middle of the second method.
+  reset_flaky();
+  fail_after = 12;
+  CHECK_THROWS_AS(run(file, dir.path() / "interrupted", registry), svdd::RuntimeFailure);
+  auto finished = svdd::read_csv(dir.path() / "interrupted" / "batches.csv");
+  CHECK(finished.size() >= 4);   // pretrained's 4 batches at least
+  CHECK(finished.size() < 12);
+  // Finished results are kept and summarised.
+  CHECK(std::filesystem::exists(dir.path() / "interrupted" / "summary.csv"));
+  // A crash can leave rows of the batch in flight: resume drops them.
+  {
+    std::ofstream partial(dir.path() / "interrupted" / "samples.csv", std::ios::app);
+    partial << "best_of_n,best_of_n,3,35,ABCD,0.25,0\n";
+  }
+  reset_flaky();
+  run(dir.path() / "interrupted" / "config.toml", dir.path() / "interrupted", registry, true);
+
+  CHECK(slurp(dir.path() / "reference" / "samples.csv") ==
+        slurp(dir.path() / "interrupted" / "samples.csv"));
+  std::set<std::pair<std::string, std::string>> batches;
+  auto all = svdd::read_csv(dir.path() / "interrupted" / "batches.csv");
+  for (const auto& row : all) batches.insert({row.at("run"), row.at("batch")});
+  CHECK(all.size() == 12);
+  CHECK(batches.size() == 12);
+  // Resuming a finished run does nothing more.
+  run(dir.path() / "interrupted" / "config.toml", dir.path() / "interrupted", registry, true);
+  CHECK(svdd::read_csv(dir.path() / "interrupted" / "batches.csv").size() == 12);
+}
+
+TEST_CASE("a throwing or NaN reward stops the run with a clear error", "[unit][runner]") {
+  TempDir dir;
+  auto registry = test_registry();
+  auto file = dir.write("e.toml", kExperiment);
+  reset_flaky();
+  fail_after = 0;
+  CHECK_THROWS_WITH(run(file, dir.path() / "throws", registry),
+                    Contains("reward 'test.flaky'") && Contains("oracle server went away"));
+  reset_flaky();
+  fail_after = 0;
+  fail_with_nan = true;
+  CHECK_THROWS_WITH(run(file, dir.path() / "nan", registry),
+                    Contains("returned NaN") && Contains("invalid_value()"));
+  reset_flaky();
+}
+
+TEST_CASE("components that do not fit the model are refused before any work", "[unit][runner]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  std::string text = kExperiment;
+  text.replace(text.find("type = \"test.flaky\""), 19, "type = \"toy.position_reward\"");
+  auto file = dir.write("e.toml", text);
+  CHECK_THROWS_WITH(run(file, dir.path() / "out", registry),
+                    Contains("[reward]") && Contains("needs a continuous domain"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "out" / "batches.csv"));
+}
