@@ -231,7 +231,7 @@ class Describer final : public ParamVisitor {
     add(k, "[int]", toml_text(to_array(v)), d);
   }
   void field(std::string_view k, std::vector<double>& v, std::string_view d) override {
-    add(k, "[float]", toml_text(to_array(v)), d);
+    add(k, "[float]", fmt::format("[{}]", fmt::join(v, ", ")), d);
   }
   void field(std::string_view k, std::vector<std::string>& v, std::string_view d) override {
     add(k, "[string]", toml_text(to_array(v)), d);

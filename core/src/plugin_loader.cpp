@@ -31,12 +31,8 @@ std::string plugin_name(const std::filesystem::path& file) { return file.filenam
 
 std::vector<std::filesystem::path> plugin_search_path() {
   std::vector<std::filesystem::path> folders;
-#ifdef SVDD_BUILD_PLUGIN_DIR
-  folders.emplace_back(SVDD_BUILD_PLUGIN_DIR);
-#endif
-  // Installed layout: <prefix>/lib/libsvdd_core.so and <prefix>/lib/svdd/plugins.
-  const auto core_dir = std::filesystem::path(boost::dll::this_line_location().parent_path().string());
-  folders.push_back(core_dir / "svdd" / "plugins");
+  // The user's folders come first, so a plugin there takes precedence over
+  // one of the same file name shipped with svdd.
   if (const char* extra = std::getenv("SVDD_PLUGIN_PATH")) {
     std::string text(extra);
     size_t begin = 0;
@@ -47,6 +43,17 @@ std::vector<std::filesystem::path> plugin_search_path() {
       begin = end + 1;
     }
   }
+  const auto core_dir =
+      std::filesystem::path(boost::dll::this_line_location().parent_path().string());
+#if defined(SVDD_BUILD_PLUGIN_DIR) && defined(SVDD_BUILD_CORE_DIR)
+  // Running from the build tree: its plugin folder.
+  std::error_code ec;
+  if (std::filesystem::equivalent(core_dir, SVDD_BUILD_CORE_DIR, ec)) {
+    folders.emplace_back(SVDD_BUILD_PLUGIN_DIR);
+  }
+#endif
+  // Installed layout: <prefix>/lib/libsvdd_core.so and <prefix>/lib/svdd/plugins.
+  folders.push_back(core_dir / "svdd" / "plugins");
   return folders;
 }
 

@@ -79,7 +79,7 @@ TEST_CASE("wrong types, invalid values and unknown names are refused", "[unit][c
                     Contains("experiment file not found"));
 }
 
-TEST_CASE("--set overrides values and creates nothing silently", "[unit][config]") {
+TEST_CASE("overrides (--set) change values and refuse unknown keys", "[unit][config]") {
   auto e = load(kBase, {"methods.svdd.candidates=7", "experiment.samples=3", "model.type=toy.categorical"});
   REQUIRE(e.runs.size() == 2);
   CHECK(e.settings.samples == 3);
