@@ -63,18 +63,27 @@ int run_command(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw svdd::InputError(fmt::format("{} needs a value", a));
       return args[++i];
     };
-    if (a == "--out") out = next();
-    else if (a == "--set") sets.push_back(next());
-    else if (a.rfind("--set=", 0) == 0) sets.push_back(a.substr(6));
-    else if (a == "--resume") resume = next();
-    else if (a == "--no-progress") progress = false;
-    else if (a.rfind("--", 0) == 0) throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
-    else if (file.empty()) file = a;
-    else throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
+    if (a == "--out")
+      out = next();
+    else if (a == "--set")
+      sets.push_back(next());
+    else if (a.rfind("--set=", 0) == 0)
+      sets.push_back(a.substr(6));
+    else if (a == "--resume")
+      resume = next();
+    else if (a == "--no-progress")
+      progress = false;
+    else if (a.rfind("--", 0) == 0)
+      throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
+    else if (file.empty())
+      file = a;
+    else
+      throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
   }
   if (!resume.empty()) {
     if (!file.empty() || !sets.empty() || !out.empty()) {
-      throw svdd::InputError("--resume DIR takes no experiment file, --set or --out: it continues DIR as configured");
+      throw svdd::InputError(
+          "--resume DIR takes no experiment file, --set or --out: it continues DIR as configured");
     }
     file = (std::filesystem::path(resume) / "config.toml").string();
     out = resume;

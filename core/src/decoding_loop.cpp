@@ -29,8 +29,7 @@ Cost operator-(Cost a, const Cost& b) {
   return a;
 }
 
-at::Tensor Method::propose(Transition& transition, const at::Tensor&, int,
-                           DecodeContext& context) {
+at::Tensor Method::propose(Transition& transition, const at::Tensor&, int, DecodeContext& context) {
   return transition.sample(candidates_per_particle(), context.generator());
 }
 
@@ -70,7 +69,11 @@ class CountedReward final : public RewardOracle {
  public:
   CountedReward(RewardOracle& inner, const Domain& domain, Cost& cost, int64_t chunk_rows,
                 std::string name)
-      : inner_(inner), domain_(domain), cost_(cost), chunk_rows_(chunk_rows), name_(std::move(name)) {}
+      : inner_(inner),
+        domain_(domain),
+        cost_(cost),
+        chunk_rows_(chunk_rows),
+        name_(std::move(name)) {}
 
   bool differentiable() const override { return inner_.differentiable(); }
   double invalid_value() const override { return inner_.invalid_value(); }
@@ -91,17 +94,18 @@ class CountedReward final : public RewardOracle {
                                          first_decoded(chunk, 0), error.what()));
       }
       if (!r.defined() || r.dim() != 1 || r.size(0) != e - b) {
-        throw RuntimeFailure(fmt::format("reward '{}' returned shape {} for {} samples, expected [{}]",
-                                         name_, r.defined() ? shape_text(r.sizes()) : "none", e - b,
-                                         e - b));
+        throw RuntimeFailure(
+            fmt::format("reward '{}' returned shape {} for {} samples, expected [{}]", name_,
+                        r.defined() ? shape_text(r.sizes()) : "none", e - b, e - b));
       }
       r = r.detach().to(at::kCPU, at::kDouble);
       at::Tensor nan = r.isnan().nonzero();
       if (nan.size(0) > 0) {
         const int64_t row = nan[0][0].item<int64_t>();
-        throw RuntimeFailure(fmt::format("reward '{}' returned NaN{}; an oracle must return its "
-                                         "invalid_value() ({}) for invalid samples",
-                                         name_, first_decoded(chunk, row), inner_.invalid_value()));
+        throw RuntimeFailure(
+            fmt::format("reward '{}' returned NaN{}; an oracle must return its "
+                        "invalid_value() ({}) for invalid samples",
+                        name_, first_decoded(chunk, row), inner_.invalid_value()));
       }
       return r;
     });
@@ -143,7 +147,10 @@ class LoopContext final : public DecodeContext {
  public:
   LoopContext(DiffusionModel& model, RewardOracle& reward, Cost& cost, at::Generator generator,
               int64_t chunk_rows)
-      : model_(model), reward_(reward), cost_(cost), generator_(std::move(generator)),
+      : model_(model),
+        reward_(reward),
+        cost_(cost),
+        generator_(std::move(generator)),
         chunk_rows_(chunk_rows) {}
 
   DiffusionModel& model() override { return model_; }
@@ -226,8 +233,8 @@ at::Tensor decode_batch(Method& method, DiffusionModel& model, RewardOracle& rew
   }
   at::Tensor samples = method.finish(x, context);
   if (samples.size(0) != options.samples) {
-    throw RuntimeFailure(fmt::format("method returned {} samples, expected {}", samples.size(0),
-                                     options.samples));
+    throw RuntimeFailure(
+        fmt::format("method returned {} samples, expected {}", samples.size(0), options.samples));
   }
   cost.wall_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -21,7 +21,8 @@ void ExperimentSettings::visit(ParamVisitor& v) {
   v.field("batch_size", batch_size, "output samples per batch (results are saved per batch)");
   v.require(batch_size >= 1, "batch_size", "must be at least 1");
   v.field("device", device, "\"cpu\" or \"cuda\" (when libtorch has CUDA)");
-  v.require(device == "cpu" || device.rfind("cuda", 0) == 0, "device", "must be \"cpu\" or \"cuda\"");
+  v.require(device == "cpu" || device.rfind("cuda", 0) == 0, "device",
+            "must be \"cpu\" or \"cuda\"");
   v.field("threads", threads, "CPU threads for libtorch; 0 uses all cores");
   v.require(threads >= 0, "threads", "must be >= 0");
   v.field("chunk_rows", chunk_rows, "most rows per batched network or value call");
@@ -51,7 +52,8 @@ std::filesystem::path default_data_dir() {
 
 namespace {
 
-const std::vector<std::string> kTopLevel{"experiment", "model", "reward", "eval", "methods", "sweep"};
+const std::vector<std::string> kTopLevel{"experiment", "model",   "reward",
+                                         "eval",       "methods", "sweep"};
 
 std::vector<std::string> split_path(const std::string& key) {
   std::vector<std::string> parts;
@@ -66,7 +68,8 @@ void set_path(toml::table& root, const std::string& key, const toml::node& value
               const std::string& what) {
   auto parts = split_path(key);
   if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](auto& p) { return p.empty(); })) {
-    throw InputError(fmt::format("{}: '{}' is not a key path like methods.svdd_pm.candidates", what, key));
+    throw InputError(
+        fmt::format("{}: '{}' is not a key path like methods.svdd_pm.candidates", what, key));
   }
   toml::table* table = &root;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -98,7 +101,8 @@ void flatten_sweep(const toml::table& table, const std::string& prefix,
                    std::vector<std::pair<std::string, const toml::array*>>& out,
                    const SourceMap& sources) {
   for (auto&& [key, node] : table) {
-    std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    std::string path =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (auto* sub = node.as_table()) {
       flatten_sweep(*sub, path, out, sources);
     } else if (auto* array = node.as_array(); array && !array->empty()) {
@@ -122,7 +126,8 @@ const toml::table& require_table(const toml::table& root, const std::string& key
                                  const SourceMap& sources) {
   const toml::node* node = root.get(key);
   if (!node) throw InputError(fmt::format("{}: missing [{}] table", sources.file, key));
-  if (!node->is_table()) throw InputError(fmt::format("{}: '{}' must be a table", sources.locate(key), key));
+  if (!node->is_table())
+    throw InputError(fmt::format("{}: '{}' must be a table", sources.locate(key), key));
   return *node->as_table();
 }
 
@@ -165,7 +170,9 @@ Specs specs_of(const toml::table& root, const std::string& method, const ConfigO
   specs.method = component_spec_from(*methods.get(method), at("methods." + method));
   if (const toml::node* eval = root.get("eval")) {
     const toml::table* evals = eval->as_table();
-    if (!evals) throw InputError(fmt::format("{}: 'eval' must be a table of tables", top.sources->locate("eval")));
+    if (!evals)
+      throw InputError(
+          fmt::format("{}: 'eval' must be a table of tables", top.sources->locate("eval")));
     for (const auto& name : ordered_names(*evals, "eval", *top.sources)) {
       specs.evals.emplace_back(name, component_spec_from(*evals->get(name), at("eval." + name)));
     }
@@ -177,7 +184,8 @@ ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& to
   toml::table table;
   if (const toml::node* node = root.get("experiment")) {
     if (!node->is_table()) {
-      throw InputError(fmt::format("{}: 'experiment' must be a table", top.sources->locate("experiment")));
+      throw InputError(
+          fmt::format("{}: 'experiment' must be a table", top.sources->locate("experiment")));
     }
     table = *node->as_table();
   }
@@ -216,7 +224,8 @@ Experiment load_experiment(const std::filesystem::path& file,
     throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
                                  e.source().begin.column, e.description()));
   }
-  const ConfigOrigin top{SourceMap::of(root, name), "", std::filesystem::absolute(file).parent_path()};
+  const ConfigOrigin top{SourceMap::of(root, name), "",
+                         std::filesystem::absolute(file).parent_path()};
   const SourceMap& sources = *top.sources;
   for (const auto& assignment : overrides) {
     const auto eq = assignment.find('=');
@@ -239,8 +248,9 @@ Experiment load_experiment(const std::filesystem::path& file,
   if (methods.empty()) throw InputError(fmt::format("{}: [methods] names no method", name));
   for (auto&& [key, node] : methods) {
     if (!node.is_table()) {
-      throw InputError(fmt::format("{}: [methods] {}: expected a table like [methods.{}] with type = ...",
-                                   sources.locate("methods." + std::string(key.str())), key.str(), key.str()));
+      throw InputError(
+          fmt::format("{}: [methods] {}: expected a table like [methods.{}] with type = ...",
+                      sources.locate("methods." + std::string(key.str())), key.str(), key.str()));
     }
   }
 
@@ -250,19 +260,22 @@ Experiment load_experiment(const std::filesystem::path& file,
 
   std::vector<std::pair<std::string, const toml::array*>> sweep;
   if (const toml::node* node = root.get("sweep")) {
-    if (!node->is_table()) throw InputError(fmt::format("{}: 'sweep' must be a table", sources.locate("sweep")));
+    if (!node->is_table())
+      throw InputError(fmt::format("{}: 'sweep' must be a table", sources.locate("sweep")));
     flatten_sweep(*node->as_table(), "", sweep, sources);
     std::vector<std::string> keys;
     for (const auto& axis : sweep) keys.push_back(axis.first);
     const auto order = file_order(keys, "sweep", sources);
     std::stable_sort(sweep.begin(), sweep.end(), [&](const auto& a, const auto& b) {
-      return std::find(order.begin(), order.end(), a.first) < std::find(order.begin(), order.end(), b.first);
+      return std::find(order.begin(), order.end(), a.first) <
+             std::find(order.begin(), order.end(), b.first);
     });
   }
   const auto method_names = ordered_names(methods, "methods", sources);
   for (const auto& [key, values] : sweep) {
     const auto parts = split_path(key);
-    const bool known_top = std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
+    const bool known_top =
+        std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
     if (!known_top || parts.size() < 2 ||
         (parts[0] == "methods" && (parts.size() < 3 || !methods.get(parts[1])))) {
       throw InputError(fmt::format(
@@ -292,8 +305,8 @@ Experiment load_experiment(const std::filesystem::path& file,
       }
       RunPlan plan;
       plan.method = method;
-      plan.label = label_parts.empty() ? method
-                                       : fmt::format("{}[{}]", method, fmt::join(label_parts, ","));
+      plan.label =
+          label_parts.empty() ? method : fmt::format("{}[{}]", method, fmt::join(label_parts, ","));
       Specs specs = specs_of(run_root, method, top);
       plan.model = specs.model;
       plan.reward = specs.reward;
@@ -303,7 +316,8 @@ Experiment load_experiment(const std::filesystem::path& file,
       // Validates every table now, before any work.
       registry.effective_toml(ComponentKind::model, plan.model);
       registry.effective_toml(ComponentKind::reward, plan.reward);
-      for (const auto& [eval_name, spec] : plan.evals) registry.effective_toml(ComponentKind::reward, spec);
+      for (const auto& [eval_name, spec] : plan.evals)
+        registry.effective_toml(ComponentKind::reward, spec);
       registry.effective_toml(ComponentKind::method, plan.method_spec);
       experiment.runs.push_back(std::move(plan));
 
@@ -326,14 +340,16 @@ Experiment load_experiment(const std::filesystem::path& file,
   };
   Specs specs = specs_of(root, method_names.front(), top);
   ExperimentSettings settings = experiment.settings;
-  std::string text = section_text({"experiment"}, write_params([&](ParamVisitor& v) { settings.visit(v); }));
+  std::string text =
+      section_text({"experiment"}, write_params([&](ParamVisitor& v) { settings.visit(v); }));
   text += section_text({"model"}, effective(ComponentKind::model, specs.model));
   text += section_text({"reward"}, effective(ComponentKind::reward, specs.reward));
   for (const auto& [eval_name, spec] : specs.evals) {
     text += section_text({"eval", eval_name}, effective(ComponentKind::reward, spec));
   }
   for (const auto& method : method_names) {
-    auto spec = component_spec_from(*methods.get(method), ConfigOrigin{top.sources, "methods." + method, top.base_dir});
+    auto spec = component_spec_from(*methods.get(method),
+                                    ConfigOrigin{top.sources, "methods." + method, top.base_dir});
     text += section_text({"methods", method}, effective(ComponentKind::method, spec));
   }
   if (!sweep.empty()) {

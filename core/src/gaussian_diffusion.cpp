@@ -17,8 +17,8 @@ at::Tensor alpha_bar_schedule(const GaussianDiffusionOptions& o) {
   auto a = alpha_bar.accessor<double, 1>();
   if (o.schedule == "linear") {
     for (int i = 1; i <= n; ++i) {
-      const double beta = n == 1 ? o.beta_start
-                                 : o.beta_start + (o.beta_end - o.beta_start) * (i - 1) / (n - 1);
+      const double beta =
+          n == 1 ? o.beta_start : o.beta_start + (o.beta_end - o.beta_start) * (i - 1) / (n - 1);
       a[i] = a[i - 1] * (1.0 - beta);
     }
   } else if (o.schedule == "cosine") {
@@ -28,7 +28,8 @@ at::Tensor alpha_bar_schedule(const GaussianDiffusionOptions& o) {
       a[i] = a[i - 1] * (1.0 - beta);
     }
   } else {
-    throw InputError(fmt::format("unknown noise schedule '{}' (known: linear, cosine)", o.schedule));
+    throw InputError(
+        fmt::format("unknown noise schedule '{}' (known: linear, cosine)", o.schedule));
   }
   return alpha_bar;
 }
@@ -63,7 +64,8 @@ class GaussianTransition final : public Transition {
 class GaussianDiffusion final : public DiffusionModel {
  public:
   GaussianDiffusion(Domain domain, std::shared_ptr<GaussianDenoiser> denoiser,
-                    GaussianDiffusionOptions options, std::shared_ptr<const ExactDistribution> exact)
+                    GaussianDiffusionOptions options,
+                    std::shared_ptr<const ExactDistribution> exact)
       : domain_(std::move(domain)),
         denoiser_(std::move(denoiser)),
         options_(std::move(options)),
@@ -77,8 +79,8 @@ class GaussianDiffusion final : public DiffusionModel {
                                    options_.train_steps, options_.steps));
     }
     if (options_.prediction != "epsilon" && options_.prediction != "x0") {
-      throw InputError(fmt::format("prediction must be \"epsilon\" or \"x0\", got \"{}\"",
-                                   options_.prediction));
+      throw InputError(
+          fmt::format("prediction must be \"epsilon\" or \"x0\", got \"{}\"", options_.prediction));
     }
     alpha_bar_ = alpha_bar_schedule(options_);
   }
@@ -96,18 +98,20 @@ class GaussianDiffusion final : public DiffusionModel {
 
   std::unique_ptr<Transition> transition(const at::Tensor& x_t, int step) override {
     if (step < 1 || step > options_.steps) {
-      throw RuntimeFailure(fmt::format("Gaussian diffusion: step {} outside [1, {}]", step,
-                                       options_.steps));
+      throw RuntimeFailure(
+          fmt::format("Gaussian diffusion: step {} outside [1, {}]", step, options_.steps));
     }
     const int tau = ddim_timestep(options_, step);
     const int tau_prev = ddim_timestep(options_, step - 1);
     const double ab = alpha_bar_[tau].item<double>();
     const double ab_prev = alpha_bar_[tau_prev].item<double>();
 
-    at::Tensor prediction = map_row_chunks(x_t.size(0), options_.chunk_rows, [&](int64_t b, int64_t e) {
-      at::Tensor rows = x_t.slice(0, b, e);
-      return denoiser_->predict(rows, at::full({e - b}, float(tau), rows.options().dtype(at::kFloat)));
-    });
+    at::Tensor prediction =
+        map_row_chunks(x_t.size(0), options_.chunk_rows, [&](int64_t b, int64_t e) {
+          at::Tensor rows = x_t.slice(0, b, e);
+          return denoiser_->predict(
+              rows, at::full({e - b}, float(tau), rows.options().dtype(at::kFloat)));
+        });
     if (prediction.sizes() != x_t.sizes()) {
       throw RuntimeFailure(fmt::format("Gaussian denoiser returned shape {}, expected {}",
                                        shape_text(prediction.sizes()), shape_text(x_t.sizes())));

@@ -80,13 +80,14 @@ class MaskedDiffusion final : public DiffusionModel {
 
   std::unique_ptr<Transition> transition(const at::Tensor& x_t, int step) override {
     if (step < 1 || step > options_.steps) {
-      throw RuntimeFailure(fmt::format("masked diffusion: step {} outside [1, {}]", step,
-                                       options_.steps));
+      throw RuntimeFailure(
+          fmt::format("masked diffusion: step {} outside [1, {}]", step, options_.steps));
     }
     const float t = static_cast<float>(step) / static_cast<float>(options_.steps);
     at::Tensor probs = map_row_chunks(x_t.size(0), options_.chunk_rows, [&](int64_t b, int64_t e) {
       at::Tensor rows = x_t.slice(0, b, e);
-      at::Tensor logits = denoiser_->logits(rows, at::full({e - b}, t, rows.options().dtype(at::kFloat)));
+      at::Tensor logits =
+          denoiser_->logits(rows, at::full({e - b}, t, rows.options().dtype(at::kFloat)));
       return normalise(rows, logits);
     });
     return std::make_unique<MaskedTransition>(x_t, std::move(probs), step, domain_.mask_id);
@@ -98,8 +99,9 @@ class MaskedDiffusion final : public DiffusionModel {
     const int64_t vocab = domain_.vocab_size;
     if (logits.dim() != 3 || logits.size(0) != x_t.size(0) || logits.size(1) != x_t.size(1) ||
         logits.size(2) != vocab) {
-      throw RuntimeFailure(fmt::format("masked denoiser returned logits of shape {}, expected [{}, {}, {}]",
-                                       shape_text(logits.sizes()), x_t.size(0), x_t.size(1), vocab));
+      throw RuntimeFailure(
+          fmt::format("masked denoiser returned logits of shape {}, expected [{}, {}, {}]",
+                      shape_text(logits.sizes()), x_t.size(0), x_t.size(1), vocab));
     }
     logits = logits.to(at::kFloat).clone();
     logits.select(2, domain_.mask_id).fill_(-std::numeric_limits<float>::infinity());

@@ -16,7 +16,8 @@ ComponentConfig::ComponentConfig(std::unique_ptr<Impl> impl) : impl_(std::move(i
 namespace {
 void record_positions(const toml::table& table, const std::string& prefix, SourceMap& map) {
   for (auto&& [key, node] : table) {
-    const std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    const std::string path =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     map.positions[path] = {key.source().begin.line, key.source().begin.column};
     if (const toml::table* sub = node.as_table()) record_positions(*sub, path, map);
   }
@@ -42,7 +43,8 @@ std::string SourceMap::locate(const std::string& path) const {
   return file;
 }
 
-std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, ConfigOrigin origin) {
+std::shared_ptr<const ComponentConfig> make_component_config(toml::table table,
+                                                             ConfigOrigin origin) {
   auto impl = std::make_unique<ComponentConfig::Impl>();
   impl->table = std::move(table);
   impl->origin = std::move(origin);
@@ -152,8 +154,8 @@ class Reader final : public ParamVisitor {
       if (known_.count(std::string(key.str()))) continue;
       std::string names;
       for (const auto& k : order_) names += (names.empty() ? "" : ", ") + k;
-      throw InputError(fmt::format("{}: [{}] unknown key '{}' (known keys: {})",
-                                   locate(key.str()), config_.origin.table_path, key.str(),
+      throw InputError(fmt::format("{}: [{}] unknown key '{}' (known keys: {})", locate(key.str()),
+                                   config_.origin.table_path, key.str(),
                                    names.empty() ? "none" : names));
     }
   }
@@ -170,8 +172,8 @@ class Reader final : public ParamVisitor {
   }
 
   [[noreturn]] void fail(std::string_view key, const std::string& message) const {
-    throw InputError(fmt::format("{}: [{}] {}: {}", locate(key), config_.origin.table_path, key,
-                                 message));
+    throw InputError(
+        fmt::format("{}: [{}] {}: {}", locate(key), config_.origin.table_path, key, message));
   }
 
   template <class T>
@@ -179,7 +181,8 @@ class Reader final : public ParamVisitor {
     if constexpr (std::is_same_v<T, int64_t>) {
       if (!node.is_integer()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else if constexpr (std::is_same_v<T, double>) {
-      if (!node.is_floating_point()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
+      if (!node.is_floating_point())
+        fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!node.is_boolean()) fail(key, fmt::format("expected {}, got {}", what, toml_text(node)));
     } else {
@@ -254,10 +257,18 @@ class Writer final : public ParamVisitor {
  public:
   toml::table table;
 
-  void field(std::string_view k, bool& v, std::string_view) override { table.insert_or_assign(k, v); }
-  void field(std::string_view k, int64_t& v, std::string_view) override { table.insert_or_assign(k, v); }
-  void field(std::string_view k, double& v, std::string_view) override { table.insert_or_assign(k, v); }
-  void field(std::string_view k, std::string& v, std::string_view) override { table.insert_or_assign(k, v); }
+  void field(std::string_view k, bool& v, std::string_view) override {
+    table.insert_or_assign(k, v);
+  }
+  void field(std::string_view k, int64_t& v, std::string_view) override {
+    table.insert_or_assign(k, v);
+  }
+  void field(std::string_view k, double& v, std::string_view) override {
+    table.insert_or_assign(k, v);
+  }
+  void field(std::string_view k, std::string& v, std::string_view) override {
+    table.insert_or_assign(k, v);
+  }
   void field(std::string_view k, std::vector<int64_t>& v, std::string_view) override {
     table.insert_or_assign(k, to_array(v));
   }

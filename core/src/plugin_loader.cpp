@@ -79,9 +79,10 @@ PluginReport load_plugin(const std::filesystem::path& file, Registry& registry) 
   const SvddPluginInfo* info = library.get<const SvddPluginInfo*()>(SVDD_PLUGIN_INFO_SYMBOL)();
   if (!info) return refuse(SVDD_PLUGIN_INFO_SYMBOL "() returned null");
   if (info->api_version != SVDD_PLUGIN_API_VERSION) {
-    return refuse(fmt::format("built for plugin API version {}, this svdd has version {}: rebuild "
-                              "the plugin against this svdd",
-                              info->api_version, SVDD_PLUGIN_API_VERSION));
+    return refuse(
+        fmt::format("built for plugin API version {}, this svdd has version {}: rebuild "
+                    "the plugin against this svdd",
+                    info->api_version, SVDD_PLUGIN_API_VERSION));
   }
   if (!info->torch_version || std::strcmp(info->torch_version, TORCH_VERSION) != 0) {
     return refuse(fmt::format("built against libtorch {}, this svdd uses libtorch {}",
@@ -120,7 +121,8 @@ std::vector<PluginReport> load_plugins(Registry& registry) {
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
       const auto name = entry.path().filename().string();
-      if (entry.is_regular_file() && name.rfind("lib", 0) == 0 && entry.path().extension() == ".so") {
+      if (entry.is_regular_file() && name.rfind("lib", 0) == 0 &&
+          entry.path().extension() == ".so") {
         files.push_back(entry.path());
       }
     }
@@ -129,7 +131,8 @@ std::vector<PluginReport> load_plugins(Registry& registry) {
       const auto canonical = std::filesystem::weakly_canonical(file, ec).string();
       if (!seen_paths.insert(canonical).second) continue;
       if (!seen_names.insert(plugin_name(file)).second) {
-        spdlog::debug("plugin {} skipped: a plugin of the same name was loaded first", file.string());
+        spdlog::debug("plugin {} skipped: a plugin of the same name was loaded first",
+                      file.string());
         continue;
       }
       PluginReport report = load_plugin(file, registry);

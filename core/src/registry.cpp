@@ -13,10 +13,14 @@ namespace svdd {
 
 const char* to_string(ComponentKind kind) {
   switch (kind) {
-    case ComponentKind::model: return "model";
-    case ComponentKind::reward: return "reward";
-    case ComponentKind::value: return "value";
-    case ComponentKind::method: return "method";
+    case ComponentKind::model:
+      return "model";
+    case ComponentKind::reward:
+      return "reward";
+    case ComponentKind::value:
+      return "value";
+    case ComponentKind::method:
+      return "method";
   }
   return "?";
 }
@@ -53,8 +57,8 @@ struct Registry::Impl {
       names += (names.empty() ? "" : ", ") + k.substr(k.find('/') + 1);
     }
     std::string where = spec.config ? spec.config->where() + " type: " : "";
-    throw InputError(fmt::format("{}unknown {} '{}' (known: {})", where, to_string(kind),
-                                 spec.type, names.empty() ? "none" : names));
+    throw InputError(fmt::format("{}unknown {} '{}' (known: {})", where, to_string(kind), spec.type,
+                                 names.empty() ? "none" : names));
   }
 };
 
@@ -116,9 +120,8 @@ std::unique_ptr<RewardOracle> Registry::make_reward(const ComponentSpec& spec,
                                                     const BuildContext& build,
                                                     const Domain& domain) const {
   const auto& entry = impl_->find(ComponentKind::reward, spec);
-  return located(spec, [&] {
-    return std::get<RewardMaker>(entry.make)(*config_of(spec), build, domain);
-  });
+  return located(
+      spec, [&] { return std::get<RewardMaker>(entry.make)(*config_of(spec), build, domain); });
 }
 
 std::unique_ptr<ValueEstimator> Registry::make_value(const ComponentSpec& spec,
@@ -130,8 +133,7 @@ std::unique_ptr<ValueEstimator> Registry::make_value(const ComponentSpec& spec,
 std::unique_ptr<Method> Registry::make_method(const ComponentSpec& spec,
                                               const MethodDeps& deps) const {
   const auto& entry = impl_->find(ComponentKind::method, spec);
-  return located(spec,
-                 [&] { return std::get<MethodMaker>(entry.make)(*config_of(spec), deps); });
+  return located(spec, [&] { return std::get<MethodMaker>(entry.make)(*config_of(spec), deps); });
 }
 
 bool Registry::contains(ComponentKind kind, const std::string& name) const {
@@ -155,9 +157,8 @@ std::vector<ComponentInfo> Registry::components() const {
 void Registry::merge(Registry&& other, const std::string& origin) {
   for (const auto& [key, entry] : other.impl_->entries) {
     if (impl_->entries.count(key)) {
-      throw InputError(fmt::format("{} '{}' is already registered (by {})",
-                                   to_string(entry.kind), key.substr(key.find('/') + 1),
-                                   impl_->entries.at(key).origin));
+      throw InputError(fmt::format("{} '{}' is already registered (by {})", to_string(entry.kind),
+                                   key.substr(key.find('/') + 1), impl_->entries.at(key).origin));
     }
   }
   for (auto& [key, entry] : other.impl_->entries) {

@@ -80,8 +80,8 @@ std::vector<PreparedRun> prepare(const Experiment& experiment, const Registry& r
     if (!model) model = registry.make_model(plan.model, *run.build);
     run.model = model;
     auto reward_for = [&](const ComponentSpec& spec) {
-      const std::string key = model_key + "|" + spec.type +
-                              registry.effective_toml(ComponentKind::reward, spec);
+      const std::string key =
+          model_key + "|" + spec.type + registry.effective_toml(ComponentKind::reward, spec);
       auto& reward = rewards[key];
       if (!reward) reward = registry.make_reward(spec, *run.build, model->domain());
       return reward;
@@ -93,9 +93,9 @@ std::vector<PreparedRun> prepare(const Experiment& experiment, const Registry& r
                                  plan.settings.chunk_rows, plan.reward.type);
     MethodDeps deps{*run.counted_model, *run.counted_reward,
                     [&](const ComponentSpec& spec, double alpha) {
-                      return registry.make_value(spec, ValueDeps{*run.counted_model,
-                                                                 *run.counted_reward, alpha,
-                                                                 *run.build});
+                      return registry.make_value(
+                          spec,
+                          ValueDeps{*run.counted_model, *run.counted_reward, alpha, *run.build});
                     },
                     *run.build};
     run.method = registry.make_method(plan.method_spec, deps);
@@ -144,7 +144,8 @@ struct BatchRecord {
 
 std::string bins_text(const std::map<int64_t, int64_t>& bins) {
   std::string out;
-  for (const auto& [bin, count] : bins) out += fmt::format("{}{}:{}", out.empty() ? "" : " ", bin, count);
+  for (const auto& [bin, count] : bins)
+    out += fmt::format("{}{}:{}", out.empty() ? "" : " ", bin, count);
   return out;
 }
 
@@ -160,7 +161,7 @@ std::map<int64_t, int64_t> parse_bins(const std::string& text) {
   return bins;
 }
 
-const std::vector<std::string> kBatchHeader{"run",          "batch",       "samples",
+const std::vector<std::string> kBatchHeader{"run",           "batch",        "samples",
                                             "denoiser_rows", "reward_calls", "value_calls",
                                             "wall_seconds",  "bins"};
 
@@ -254,7 +255,8 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
     if (!std::filesystem::exists(dir / "config.toml")) {
       throw InputError(fmt::format("--resume {}: no config.toml there", dir.string()));
     }
-  } else if (std::filesystem::exists(batches_file) && std::filesystem::file_size(batches_file) > 0) {
+  } else if (std::filesystem::exists(batches_file) &&
+             std::filesystem::file_size(batches_file) > 0) {
     throw InputError(fmt::format(
         "output folder {} already holds results: continue it with `svdd run --resume {}` or "
         "choose another --out",
@@ -289,7 +291,8 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   // What has already finished (resume).
   std::set<std::pair<std::string, int64_t>> finished;
   if (std::filesystem::exists(batches_file)) {
-    for (const auto& row : read_csv(batches_file)) finished.insert({row.at("run"), std::stoll(row.at("batch"))});
+    for (const auto& row : read_csv(batches_file))
+      finished.insert({row.at("run"), std::stoll(row.at("batch"))});
   }
   truncate_to_finished(samples_file, finished);
 
@@ -337,8 +340,10 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
         at::Tensor empirical = at::zeros_like(*run.target);
         double outside = 0;
         for (const auto& [bin, count] : counts) {
-          if (bin < 0) outside += double(count) / total;
-          else empirical[bin] = double(count) / total;
+          if (bin < 0)
+            outside += double(count) / total;
+          else
+            empirical[bin] = double(count) / total;
         }
         r.target_distance = 0.5 * ((empirical - *run.target).abs().sum().item<double>() + outside);
         distance_note = fmt::format(
@@ -348,7 +353,8 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
       }
       results.push_back(std::move(r));
     }
-    const std::string notes = distance_note +
+    const std::string notes =
+        distance_note +
         "Costs: denoiser_rows = rows through the denoiser, reward_calls = samples scored by the "
         "reward while guiding (the final scoring is not counted), value_calls = rows scored by a "
         "value estimator; reward_ci95 is the normal-approximation 95% interval of the mean; "
@@ -364,7 +370,8 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
         run.target = target_bins(*exact, *run.reward, domain, plan.settings.target_alpha,
                                  plan.settings.chunk_rows, plan.reward.type);
       }
-      const int64_t batches = (plan.settings.samples + plan.settings.batch_size - 1) / plan.settings.batch_size;
+      const int64_t batches =
+          (plan.settings.samples + plan.settings.batch_size - 1) / plan.settings.batch_size;
       for (int64_t b = 0; b < batches; ++b) {
         if (finished.count({plan.label, b})) continue;
         const int64_t first = b * plan.settings.batch_size;
@@ -374,8 +381,8 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
         decode.chunk_rows = plan.settings.chunk_rows;
         decode.on_step = [&](int t, int steps) { progress.step(plan.label, b, batches, t, steps); };
         const Cost before = *run.cost;
-        auto generator = at::make_generator<at::CPUGeneratorImpl>(
-            batch_seed(plan.settings.seed, plan.label, b));
+        auto generator =
+            at::make_generator<at::CPUGeneratorImpl>(batch_seed(plan.settings.seed, plan.label, b));
         at::Tensor x = decode_batch(*run.method, *run.counted_model, *run.counted_reward, *run.cost,
                                     generator, decode);
         const Cost spent = *run.cost - before;
@@ -388,10 +395,12 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
         }
         const auto decoded = domain.decode(x);
         for (int64_t i = 0; i < n; ++i) {
-          std::vector<std::string> fields{plan.method, plan.label, std::to_string(b),
-                                          std::to_string(first + i), decoded[i],
-                                          fmt::format("{:.9g}", r[i].item<double>())};
-          for (const auto& s : eval_scores) fields.push_back(fmt::format("{:.9g}", s[i].item<double>()));
+          std::vector<std::string> fields{
+              plan.method,       plan.label,
+              std::to_string(b), std::to_string(first + i),
+              decoded[i],        fmt::format("{:.9g}", r[i].item<double>())};
+          for (const auto& s : eval_scores)
+            fields.push_back(fmt::format("{:.9g}", s[i].item<double>()));
           samples_out << csv_line(fields) << "\n";
         }
         samples_out.flush();
@@ -401,14 +410,17 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
           for (int64_t i = 0; i < n; ++i) ++record.bins[bins[i].item<int64_t>()];
         }
         batches_out << csv_line({plan.label, std::to_string(b), std::to_string(n),
-                                 std::to_string(spent.denoiser_rows), std::to_string(spent.reward_calls),
+                                 std::to_string(spent.denoiser_rows),
+                                 std::to_string(spent.reward_calls),
                                  std::to_string(spent.value_calls),
                                  fmt::format("{:.6f}", spent.wall_seconds), bins_text(record.bins)})
                     << "\n"
                     << std::flush;
-        if (!samples_out || !batches_out) throw RuntimeFailure("cannot write results to " + dir.string());
-        spdlog::info("{}: batch {}/{} done ({} samples, median reward {:.4g}, {:.2f} s)", plan.label,
-                     b + 1, batches, n, median(std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + n)),
+        if (!samples_out || !batches_out)
+          throw RuntimeFailure("cannot write results to " + dir.string());
+        spdlog::info("{}: batch {}/{} done ({} samples, median reward {:.4g}, {:.2f} s)",
+                     plan.label, b + 1, batches, n,
+                     median(std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + n)),
                      spent.wall_seconds);
       }
       progress.done();
@@ -419,9 +431,10 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
     batches_out.close();
     try {
       summarise();
-      spdlog::error("stopped; the finished batches are kept in {} (summary of them written); "
-                    "continue with `svdd run --resume {}`",
-                    dir.string(), dir.string());
+      spdlog::error(
+          "stopped; the finished batches are kept in {} (summary of them written); "
+          "continue with `svdd run --resume {}`",
+          dir.string(), dir.string());
     } catch (...) {
     }
     throw;

@@ -40,18 +40,19 @@ struct Row {
 
 std::string write_summary(const std::filesystem::path& dir, const std::vector<RunResults>& runs,
                           const std::string& notes) {
-  std::vector<std::string> header{"method",          "run",         "samples",
-                                  "reward_median",   "reward_mean", "reward_ci95_low",
+  std::vector<std::string> header{"method",           "run",         "samples",
+                                  "reward_median",    "reward_mean", "reward_ci95_low",
                                   "reward_ci95_high", "reward_top10"};
   std::vector<std::string> eval_names;
   if (!runs.empty()) {
     for (const auto& [name, values] : runs.front().evals) eval_names.push_back(name);
   }
   for (const auto& name : eval_names) header.push_back(fmt::format("eval_{}_median", name));
-  const bool has_target = std::any_of(runs.begin(), runs.end(),
-                                      [](const RunResults& r) { return r.target_distance.has_value(); });
+  const bool has_target = std::any_of(
+      runs.begin(), runs.end(), [](const RunResults& r) { return r.target_distance.has_value(); });
   if (has_target) header.push_back("target_distance");
-  for (const char* c : {"denoiser_rows", "reward_calls", "value_calls", "wall_seconds"}) header.push_back(c);
+  for (const char* c : {"denoiser_rows", "reward_calls", "value_calls", "wall_seconds"})
+    header.push_back(c);
 
   std::vector<Row> rows;
   for (const auto& run : runs) {
@@ -64,11 +65,17 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
     // Normal-approximation 95% interval of the mean.
     const double half = 1.959964 * std::sqrt(var / std::max(n, 1.0));
     Row row;
-    row.cells = {run.method,       run.run,           fmt::format("{}", r.size()),
-                 number(median(r)), number(mean),      number(mean - half),
-                 number(mean + half), number(quantile(r, 0.9))};
+    row.cells = {run.method,
+                 run.run,
+                 fmt::format("{}", r.size()),
+                 number(median(r)),
+                 number(mean),
+                 number(mean - half),
+                 number(mean + half),
+                 number(quantile(r, 0.9))};
     for (const auto& name : eval_names) {
-      auto it = std::find_if(run.evals.begin(), run.evals.end(), [&](auto& e) { return e.first == name; });
+      auto it = std::find_if(run.evals.begin(), run.evals.end(),
+                             [&](auto& e) { return e.first == name; });
       row.cells.push_back(it == run.evals.end() ? "" : number(median(it->second)));
     }
     if (has_target) row.cells.push_back(run.target_distance ? number(*run.target_distance) : "");

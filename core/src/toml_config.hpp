@@ -42,7 +42,8 @@ struct ComponentConfig::Impl {
   ConfigOrigin origin;
 };
 
-std::shared_ptr<const ComponentConfig> make_component_config(toml::table table, ConfigOrigin origin);
+std::shared_ptr<const ComponentConfig> make_component_config(toml::table table,
+                                                             ConfigOrigin origin);
 
 // Reads `value` (a string or a table with `type`) as a ComponentSpec.
 ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& origin);

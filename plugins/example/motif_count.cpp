@@ -5,11 +5,11 @@
 // Everything a reward plugin needs is here: a parameters struct with
 // defaults, a RewardOracle, a registration function and SVDD_PLUGIN.
 #include <ATen/ATen.h>
-#include <svdd/error.hpp>
-#include <svdd/plugin.hpp>
 
 #include <algorithm>
 #include <string>
+#include <svdd/error.hpp>
+#include <svdd/plugin.hpp>
 
 namespace {
 

@@ -8,10 +8,11 @@ struct NoParams {
   void visit(svdd::ParamVisitor&) {}
 };
 void register_throwing(svdd::Registry& registry) {
-  registry.add_method<NoParams>("broken.half_registered", "never visible",
-                                [](const NoParams&, const svdd::MethodDeps&) -> std::unique_ptr<svdd::Method> {
-                                  return nullptr;
-                                });
+  registry.add_method<NoParams>(
+      "broken.half_registered", "never visible",
+      [](const NoParams&, const svdd::MethodDeps&) -> std::unique_ptr<svdd::Method> {
+        return nullptr;
+      });
   throw std::runtime_error("boom: missing checkpoint");
 }
 }  // namespace

@@ -1,6 +1,5 @@
 // Experiment files: strict parsing, --set overrides and sweep expansion.
 #include "catch_torch.hpp"
-
 #include "svdd/error.hpp"
 #include "toy_fixture.hpp"
 
@@ -66,21 +65,25 @@ TEST_CASE("wrong types, invalid values and unknown names are refused", "[unit][c
   CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=0"}), Contains("must be at least 1"));
   CHECK_THAT(load_error(kBase, {"methods.svdd.type=svd"}),
              Contains("unknown method 'svd' (known: best_of_n, pretrained, svdd)"));
-  CHECK_THAT(load_error(kBase, {"reward.type=toy.nothing"}), Contains("unknown reward 'toy.nothing'"));
+  CHECK_THAT(load_error(kBase, {"reward.type=toy.nothing"}),
+             Contains("unknown reward 'toy.nothing'"));
   CHECK_THAT(load_error(kBase + "[experimnt]\n"), Contains("unknown top-level key 'experimnt'"));
-  CHECK_THAT(load_error(kBase, {"experiment.samples=1.5"}), Contains("samples: expected an integer"));
+  CHECK_THAT(load_error(kBase, {"experiment.samples=1.5"}),
+             Contains("samples: expected an integer"));
   CHECK_THAT(load_error("[model\n"), Contains("TOML syntax error"));
   CHECK_THAT(load_error(kBase, {"experiment.data_dir=/no/such/folder"}),
              Contains("data_dir: file not found: /no/such/folder"));
-  CHECK_THAT(load_error("[model]\ntype = \"toy.categorical\"\n[reward]\ntype = \"toy.token_count\"\n"),
-             Contains("missing [methods] table"));
+  CHECK_THAT(
+      load_error("[model]\ntype = \"toy.categorical\"\n[reward]\ntype = \"toy.token_count\"\n"),
+      Contains("missing [methods] table"));
   auto registry = core_registry();
   CHECK_THROWS_WITH(svdd::load_experiment("/no/such.toml", {}, registry),
                     Contains("experiment file not found"));
 }
 
 TEST_CASE("overrides (--set) change values and refuse unknown keys", "[unit][config]") {
-  auto e = load(kBase, {"methods.svdd.candidates=7", "experiment.samples=3", "model.type=toy.categorical"});
+  auto e = load(
+      kBase, {"methods.svdd.candidates=7", "experiment.samples=3", "model.type=toy.categorical"});
   REQUIRE(e.runs.size() == 2);
   CHECK(e.settings.samples == 3);
   CHECK_THAT(e.effective_toml, Contains("candidates = 7"));
@@ -101,7 +104,8 @@ model.steps = [8, 16]
   // pretrained varies only with the global key; svdd with all three.
   CHECK(labels.size() == 2 + 3 * 2 * 2);
   CHECK(std::count(labels.begin(), labels.end(), "pretrained[model.steps=8]") == 1);
-  CHECK(std::count(labels.begin(), labels.end(), "svdd[candidates=5,alpha=0.1,model.steps=16]") == 1);
+  CHECK(std::count(labels.begin(), labels.end(), "svdd[candidates=5,alpha=0.1,model.steps=16]") ==
+        1);
   CHECK_THAT(load_error(kBase + "[sweep]\nmethods.nosuch.candidates = [1]\n"),
              Contains("not a key of this experiment"));
   CHECK_THAT(load_error(kBase + "[sweep]\nmethods.svdd.candidates = 3\n"),

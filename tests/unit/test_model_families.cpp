@@ -1,8 +1,7 @@
 // The two model families against small hand-computed cases.
-#include "catch_torch.hpp"
-
 #include <cmath>
 
+#include "catch_torch.hpp"
 #include "svdd/gaussian_diffusion.hpp"
 #include "svdd/masked_diffusion.hpp"
 
@@ -64,7 +63,7 @@ TEST_CASE("masked diffusion: x0_hat, probabilities and carried-over tokens", "[u
   at::Tensor probs = transition->x0_probs();
   REQUIRE(probs.sizes() == at::IntArrayRef({2, 3, 4}));
   CHECK(probs[0][0].allclose(at::tensor({0.5f, 0.3f, 0.2f, 0.0f})));  // mask logit ignored
-  CHECK(probs[0][1].equal(at::tensor({0.f, 1.f, 0.f, 0.f})));        // known token: one-hot
+  CHECK(probs[0][1].equal(at::tensor({0.f, 1.f, 0.f, 0.f})));         // known token: one-hot
 }
 
 TEST_CASE("masked diffusion: reveal probability 1/s, token frequencies, final step decodes",
@@ -166,7 +165,8 @@ TEST_CASE("Gaussian diffusion: eta = 0 is deterministic and x0 prediction is sup
   svdd::Domain domain;
   domain.name = "test.gaussian";
   domain.shape = {3};
-  auto model = svdd::make_gaussian_diffusion(domain, std::make_shared<ConstantNoise>(0.25f), options);
+  auto model =
+      svdd::make_gaussian_diffusion(domain, std::make_shared<ConstantNoise>(0.25f), options);
   at::Tensor x_t = at::randn({4, 3});
   auto transition = model->transition(x_t, 5);
   CHECK(transition->x0_hat().allclose(at::full({4, 3}, 0.25f)));

@@ -1,10 +1,9 @@
 // Plugin loading: the example plugin loads and works; broken plugins are
 // refused with one clear reason each and the loader keeps going.
-#include "catch_torch.hpp"
-
 #include <cstdlib>
 #include <fstream>
 
+#include "catch_torch.hpp"
 #include "svdd/plugin_loader.hpp"
 #include "toy_fixture.hpp"
 
@@ -32,7 +31,8 @@ type = "pretrained"
   svdd::BuildContext build;
   auto model = registry.make_model(experiment.runs[0].model, build);
   auto reward = registry.make_reward(experiment.runs[0].reward, build, model->domain());
-  at::Tensor x = at::tensor({0, 1, 0, 1, 2, 2, 2, 2, 0, 1, 1, 1}, at::kLong).view({3, 4});  // ABAB CCCC ABBB
+  at::Tensor x =
+      at::tensor({0, 1, 0, 1, 2, 2, 2, 2, 0, 1, 1, 1}, at::kLong).view({3, 4});  // ABAB CCCC ABBB
   at::Tensor r = reward->score(svdd::Samples(x, model->domain()));
   CHECK(r[0].item<double>() == Approx(2.0 / 3.0));
   CHECK(r[1].item<double>() == 0.0);

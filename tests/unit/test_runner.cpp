@@ -1,12 +1,11 @@
 // Running experiments: output files, determinism, resume after an
 // interruption, and failures that keep finished results.
-#include "catch_torch.hpp"
-
 #include <atomic>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "catch_torch.hpp"
 #include "svdd/error.hpp"
 #include "svdd/runner.hpp"
 #include "toy_fixture.hpp"
@@ -43,9 +42,11 @@ class FlakyReward final : public svdd::RewardOracle {
 svdd::Registry test_registry() {
   svdd::Registry registry;
   svdd::register_core_components(registry);
-  registry.add_reward<FlakyParams>("test.flaky", "fails on demand",
-                                   [](const FlakyParams&, const svdd::BuildContext&,
-                                      const svdd::Domain&) { return std::make_unique<FlakyReward>(); });
+  registry.add_reward<FlakyParams>(
+      "test.flaky", "fails on demand",
+      [](const FlakyParams&, const svdd::BuildContext&, const svdd::Domain&) {
+        return std::make_unique<FlakyReward>();
+      });
   return registry;
 }
 
@@ -108,7 +109,8 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
   TempDir dir;
   auto registry = test_registry();
   run(dir.write("e.toml", kExperiment), dir.path() / "out", registry);
-  for (const char* f : {"config.toml", "samples.csv", "batches.csv", "summary.csv", "summary.md", "run.log"}) {
+  for (const char* f :
+       {"config.toml", "samples.csv", "batches.csv", "summary.csv", "summary.md", "run.log"}) {
     INFO(f);
     CHECK(std::filesystem::exists(dir.path() / "out" / f));
   }
@@ -144,7 +146,8 @@ TEST_CASE("the same seed and configuration give byte-identical samples", "[unit]
   run(file, dir.path() / "a", registry);
   run(file, dir.path() / "b", registry);
   CHECK(slurp(dir.path() / "a" / "samples.csv") == slurp(dir.path() / "b" / "samples.csv"));
-  auto other = dir.write("seed.toml", std::string(kExperiment).replace(kExperiment.find("seed = 42"), 9, "seed = 43"));
+  auto other = dir.write(
+      "seed.toml", std::string(kExperiment).replace(kExperiment.find("seed = 42"), 9, "seed = 43"));
   run(other, dir.path() / "c", registry);
   CHECK(slurp(dir.path() / "a" / "samples.csv") != slurp(dir.path() / "c" / "samples.csv"));
 }
@@ -161,7 +164,7 @@ TEST_CASE("resume after an interruption loses no batch and duplicates none", "[u
   fail_after = 12;
   CHECK_THROWS_AS(run(file, dir.path() / "interrupted", registry), svdd::RuntimeFailure);
   auto finished = svdd::read_csv(dir.path() / "interrupted" / "batches.csv");
-  CHECK(finished.size() >= 4);   // pretrained's 4 batches at least
+  CHECK(finished.size() >= 4);  // pretrained's 4 batches at least
   CHECK(finished.size() < 12);
   // Finished results are kept and summarised.
   CHECK(std::filesystem::exists(dir.path() / "interrupted" / "summary.csv"));

@@ -3,7 +3,6 @@
 // Tolerances come from the sample size (tv_noise_bound) and the masked
 // reverse step's known error (reveal_collision_probability).
 #include "catch_torch.hpp"
-
 #include "toy_fixture.hpp"
 
 using svdd::test::ToyFixture;

@@ -1,7 +1,6 @@
 // The Gaussian DDPM/DDIM family on toy.gmm: samples reproduce the mixture's
 // mean and covariance; SVDD-PM raises a smooth reward.
 #include "catch_torch.hpp"
-
 #include "toy_fixture.hpp"
 
 using svdd::test::ToyFixture;
@@ -69,8 +68,10 @@ TEST_CASE("SVDD-PM raises the mean reward on toy.gmm", "[toy][statistical]") {
   const int64_t n = 400;
   auto pretrained = toy.decode("pretrained", n, 31);
   auto guided = toy.decode("svdd_pm", n, 32);
-  const double gain = guided.rewards.mean().item<double>() - pretrained.rewards.mean().item<double>();
-  const double se = std::sqrt((pretrained.rewards.var().item<double>() + guided.rewards.var().item<double>()) / n);
+  const double gain =
+      guided.rewards.mean().item<double>() - pretrained.rewards.mean().item<double>();
+  const double se = std::sqrt(
+      (pretrained.rewards.var().item<double>() + guided.rewards.var().item<double>()) / n);
   INFO("gain " << gain << " se " << se);
   CHECK(gain > 6 * se);
   // And it moves samples toward the target: the binned target distance shrinks.

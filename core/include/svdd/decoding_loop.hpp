@@ -50,7 +50,6 @@ struct DecodeOptions {
 // `reward` should be the counted decorators so the method's cost lands in
 // `cost`; wall time is added to cost.wall_seconds.
 SVDD_API at::Tensor decode_batch(Method& method, DiffusionModel& model, RewardOracle& reward,
-                                 Cost& cost, at::Generator generator,
-                                 const DecodeOptions& options);
+                                 Cost& cost, at::Generator generator, const DecodeOptions& options);
 
 }  // namespace svdd

@@ -19,13 +19,13 @@ namespace svdd {
 struct ExperimentSettings {
   std::string name = "experiment";
   int64_t seed = 0;
-  int64_t samples = 64;      // output samples per run
-  int64_t batch_size = 64;   // output samples per batch (the unit of resume)
+  int64_t samples = 64;     // output samples per run
+  int64_t batch_size = 64;  // output samples per batch (the unit of resume)
   std::string device = "cpu";
-  int64_t threads = 0;       // 0: all cores
+  int64_t threads = 0;  // 0: all cores
   int64_t chunk_rows = 4096;
-  double target_alpha = 0.1; // toys: alpha of the reported target p_pre exp(r/alpha)/Z
-  std::string output;        // default output folder ("" -> runs/<name>)
+  double target_alpha = 0.1;  // toys: alpha of the reported target p_pre exp(r/alpha)/Z
+  std::string output;         // default output folder ("" -> runs/<name>)
   std::filesystem::path data_dir;
 
   void visit(ParamVisitor& v);

@@ -27,14 +27,14 @@ class SVDD_API GaussianDenoiser {
 };
 
 struct GaussianDiffusionOptions {
-  int train_steps = 1000;            // N
-  int steps = 50;                    // sampling steps T (<= N)
-  double eta = 1.0;                  // DDIM stochasticity
-  std::string schedule = "linear";   // "linear" or "cosine"
+  int train_steps = 1000;           // N
+  int steps = 50;                   // sampling steps T (<= N)
+  double eta = 1.0;                 // DDIM stochasticity
+  std::string schedule = "linear";  // "linear" or "cosine"
   double beta_start = 1e-4;
   double beta_end = 0.02;
   std::string prediction = "epsilon";  // "epsilon" or "x0"
-  double clip_x0 = 0.0;              // clamp x0_hat to [-clip, clip] when > 0
+  double clip_x0 = 0.0;                // clamp x0_hat to [-clip, clip] when > 0
   int64_t chunk_rows = 4096;
   std::string device = "cpu";
 };

@@ -73,7 +73,7 @@ concept Parameters = std::default_initializable<P> && requires(P p, ParamVisitor
 // One parameter as `svdd list` shows it.
 struct ParamDoc {
   std::string key;
-  std::string type;           // "int", "float", "bool", "string", "path", "component", "[float]", ...
+  std::string type;  // "int", "float", "bool", "string", "path", "component", "[float]", ...
   std::string default_value;  // as TOML text
   std::string doc;
 };

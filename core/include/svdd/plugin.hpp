@@ -18,9 +18,9 @@
 #define SVDD_STRINGIFY_IMPL(x) #x
 #define SVDD_STRINGIFY(x) SVDD_STRINGIFY_IMPL(x)
 // The facts about a compiler that make C++ objects compatible across libraries.
-#define SVDD_COMPILER_ABI                                                        \
-  "gcc-" SVDD_STRINGIFY(__GNUC__) " cxx11abi=" SVDD_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) \
-  " cxx=" SVDD_STRINGIFY(__cplusplus)
+#define SVDD_COMPILER_ABI                                      \
+  "gcc-" SVDD_STRINGIFY(__GNUC__) " cxx11abi=" SVDD_STRINGIFY( \
+      _GLIBCXX_USE_CXX11_ABI) " cxx=" SVDD_STRINGIFY(__cplusplus)
 
 extern "C" {
 struct SvddPluginInfo {
@@ -34,13 +34,13 @@ struct SvddPluginInfo {
 #define SVDD_PLUGIN_INFO_SYMBOL "svdd_plugin_info"
 #define SVDD_PLUGIN_REGISTER_SYMBOL "svdd_plugin_register"
 
-#define SVDD_PLUGIN(register_function)                                                      \
-  extern "C" __attribute__((visibility("default"))) const SvddPluginInfo* svdd_plugin_info() { \
-    static const SvddPluginInfo info{SVDD_PLUGIN_API_VERSION, TORCH_VERSION,                \
-                                     SVDD_COMPILER_ABI, SVDD_STRINGIFY(register_function)}; \
-    return &info;                                                                           \
-  }                                                                                         \
-  extern "C" __attribute__((visibility("default"))) void svdd_plugin_register(              \
-      svdd::Registry& registry) {                                                           \
-    register_function(registry);                                                            \
+#define SVDD_PLUGIN(register_function)                                                          \
+  extern "C" __attribute__((visibility("default"))) const SvddPluginInfo* svdd_plugin_info() {  \
+    static const SvddPluginInfo info{SVDD_PLUGIN_API_VERSION, TORCH_VERSION, SVDD_COMPILER_ABI, \
+                                     SVDD_STRINGIFY(register_function)};                        \
+    return &info;                                                                               \
+  }                                                                                             \
+  extern "C" __attribute__((visibility("default"))) void svdd_plugin_register(                  \
+      svdd::Registry& registry) {                                                               \
+    register_function(registry);                                                                \
   }

@@ -21,9 +21,9 @@ namespace svdd {
 
 // Settings of the experiment that every factory may need.
 struct BuildContext {
-  std::string device = "cpu";           // torch device for networks and tensors
-  int64_t chunk_rows = 4096;            // most rows in one batched network call
-  std::filesystem::path data_dir;       // the shared data folder ($SVDD_DATA_DIR)
+  std::string device = "cpu";      // torch device for networks and tensors
+  int64_t chunk_rows = 4096;       // most rows in one batched network call
+  std::filesystem::path data_dir;  // the shared data folder ($SVDD_DATA_DIR)
 };
 
 // What a value estimator is built from. `alpha` is the guiding method's
@@ -105,12 +105,10 @@ class SVDD_API Registry {
                      });
   }
 
-  void add_model_maker(std::string name, std::string summary, ParamSchema params,
-                       ModelMaker make);
+  void add_model_maker(std::string name, std::string summary, ParamSchema params, ModelMaker make);
   void add_reward_maker(std::string name, std::string summary, ParamSchema params,
                         RewardMaker make);
-  void add_value_maker(std::string name, std::string summary, ParamSchema params,
-                       ValueMaker make);
+  void add_value_maker(std::string name, std::string summary, ParamSchema params, ValueMaker make);
   void add_method_maker(std::string name, std::string summary, ParamSchema params,
                         MethodMaker make);
 

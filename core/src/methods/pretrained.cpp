@@ -22,7 +22,8 @@ class Pretrained final : public Method {
 
 void register_pretrained(Registry& registry) {
   registry.add_method<PretrainedParams>(
-      "pretrained", "unguided samples from the pretrained model (cost: 1 denoiser row per sample and step)",
+      "pretrained",
+      "unguided samples from the pretrained model (cost: 1 denoiser row per sample and step)",
       [](const PretrainedParams&, const MethodDeps&) { return std::make_unique<Pretrained>(); });
 }
 

@@ -85,7 +85,7 @@ class CategoricalTable final : public ExactDistribution, public MaskedDenoiser {
 
   // MaskedDenoiser: the exact per-position marginals of p(x_0 | x_t).
   at::Tensor logits(const at::Tensor& x_t, const at::Tensor&) override {
-    at::Tensor post = posterior(x_t, 0);                      // [B, N]
+    at::Tensor post = posterior(x_t, 0);                                 // [B, N]
     at::Tensor marginals = at::einsum("bn,nlv->blv", {post, one_hot_});  // [B, L, V+1]
     return marginals.clamp_min(1e-30).log().to(at::kFloat).to(x_t.device());
   }
@@ -193,8 +193,8 @@ void register_toy_categorical(Registry& registry) {
             return std::make_unique<TokenCount>(static_cast<int64_t>(i));
           }
         }
-        throw InputError(fmt::format("token: '{}' is not a token of domain '{}'", p.token,
-                                     domain.name));
+        throw InputError(
+            fmt::format("token: '{}' is not a token of domain '{}'", p.token, domain.name));
       });
   registry.add_reward<HashRewardParams>(
       "toy.hash_reward", "a fixed pseudo-random reward in [0, 1) per distinct string",

@@ -67,7 +67,7 @@ class Mixture final : public ExactDistribution, public GaussianDenoiser {
 
   // log p of points [B, dim] under the mixture noised to alpha-bar `ab`.
   at::Tensor log_density(const at::Tensor& x, double ab) const {
-    at::Tensor var = ab * vars_ + (1.0 - ab);                         // [K]
+    at::Tensor var = ab * vars_ + (1.0 - ab);                                // [K]
     at::Tensor diff = x.unsqueeze(1) - std::sqrt(ab) * means_.unsqueeze(0);  // [B, K, dim]
     at::Tensor log_component =
         -0.5 * diff.pow(2).sum(2) / var - 0.5 * dim_ * (2 * M_PI * var).log();
@@ -78,12 +78,12 @@ class Mixture final : public ExactDistribution, public GaussianDenoiser {
   at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override {
     at::Tensor x = x_t.to(at::kCPU, at::kDouble);
     at::Tensor ab = alpha_bar_.index_select(0, t.to(at::kCPU).round().to(at::kLong));  // [B]
-    at::Tensor var = ab.unsqueeze(1) * vars_.unsqueeze(0) + (1.0 - ab.unsqueeze(1));  // [B, K]
-    at::Tensor centre = ab.sqrt().view({-1, 1, 1}) * means_.unsqueeze(0);            // [B, K, d]
+    at::Tensor var = ab.unsqueeze(1) * vars_.unsqueeze(0) + (1.0 - ab.unsqueeze(1));   // [B, K]
+    at::Tensor centre = ab.sqrt().view({-1, 1, 1}) * means_.unsqueeze(0);              // [B, K, d]
     at::Tensor diff = x.unsqueeze(1) - centre;
     at::Tensor log_r = -0.5 * diff.pow(2).sum(2) / var - 0.5 * dim_ * var.log() + log_weights_;
-    at::Tensor resp = log_r.softmax(1);                                               // [B, K]
-    at::Tensor score = -(resp.unsqueeze(2) * diff / var.unsqueeze(2)).sum(1);          // [B, d]
+    at::Tensor resp = log_r.softmax(1);                                        // [B, K]
+    at::Tensor score = -(resp.unsqueeze(2) * diff / var.unsqueeze(2)).sum(1);  // [B, d]
     at::Tensor eps = -(1.0 - ab).sqrt().unsqueeze(1) * score;
     return eps.to(x_t.options());
   }
@@ -107,9 +107,10 @@ class Mixture final : public ExactDistribution, public GaussianDenoiser {
     // p(x_0 = point | x_t) ~ mass(point) N(x_t; sqrt(ab) point, (1 - ab) I)
     const double ab = step_alpha_bar(step);
     at::Tensor x = x_t.to(at::kCPU, at::kDouble).view({x_t.size(0), dim_});
-    at::Tensor d2 = (x.unsqueeze(1) - std::sqrt(ab) * quadrature_.points.to(at::kDouble).unsqueeze(0))
-                        .pow(2)
-                        .sum(2);
+    at::Tensor d2 =
+        (x.unsqueeze(1) - std::sqrt(ab) * quadrature_.points.to(at::kDouble).unsqueeze(0))
+            .pow(2)
+            .sum(2);
     return (quadrature_.log_mass.unsqueeze(0) - 0.5 * d2 / std::max(1.0 - ab, 1e-12)).softmax(1);
   }
 

@@ -12,7 +12,8 @@ struct PosteriorMeanParams {
 
 class PosteriorMeanValue final : public ValueEstimator {
  public:
-  PosteriorMeanValue(DiffusionModel& model, RewardOracle& reward) : model_(model), reward_(reward) {}
+  PosteriorMeanValue(DiffusionModel& model, RewardOracle& reward)
+      : model_(model), reward_(reward) {}
 
   at::Tensor value(const at::Tensor& x_s, int step) override {
     if (step == 0) return reward_.score(Samples(x_s, model_.domain()));
