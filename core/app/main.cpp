@@ -15,6 +15,7 @@
 #include "svdd/process.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/runner.hpp"
+#include "svdd/value_training.hpp"
 #include "svdd/version.hpp"
 
 namespace {
@@ -28,6 +29,11 @@ Usage:
       summary.csv, summary.md, run.log.
   svdd run --resume DIR
       Continue an interrupted run without redoing its finished batches.
+  svdd train FILE.toml [--out CHECKPOINT] [--set key.path=value ...] [--resume]
+      SVDD-MC: train a value network on rollouts of the pretrained model;
+      write CHECKPOINT NAME.pt (default: [value_training] output), its card
+      NAME.card.toml and the state NAME.resume.pt that --resume continues.
+      Use it with value = { type = "learned", checkpoint = "NAME.pt" }.
   svdd list
       Plugins, components and each component's parameters with defaults.
   svdd --version
@@ -99,6 +105,37 @@ int run_command(const std::vector<std::string>& args) {
   return 0;
 }
 
+int train_command(const std::vector<std::string>& args) {
+  svdd::ValueTrainingOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw svdd::InputError(fmt::format("{} needs a value", a));
+      return args[++i];
+    };
+    if (a == "--out")
+      options.out = next();
+    else if (a == "--set")
+      options.overrides.push_back(next());
+    else if (a.rfind("--set=", 0) == 0)
+      options.overrides.push_back(a.substr(6));
+    else if (a == "--resume")
+      options.resume = true;
+    else if (a.rfind("--", 0) == 0)
+      throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
+    else if (options.file.empty())
+      options.file = a;
+    else
+      throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
+  }
+  if (options.file.empty()) {
+    throw svdd::InputError("svdd train needs a training file (see svdd help)");
+  }
+  Loaded loaded = load_components();
+  svdd::train_value_network(options, loaded.registry);
+  return 0;
+}
+
 int list_command() {
   Loaded loaded = load_components();
   fmt::print("svdd {} (libtorch {}, plugin API {})\n\nPlugins:\n", svdd::version(),
@@ -142,6 +179,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (args[0] == "run") return run_command({args.begin() + 1, args.end()});
+    if (args[0] == "train") return train_command({args.begin() + 1, args.end()});
     if (args[0] == "list") return list_command();
     throw svdd::InputError(fmt::format("unknown command '{}' (see svdd help)", args[0]));
   } catch (const svdd::InputError& e) {

@@ -6,8 +6,15 @@ namespace svdd {
 void register_pretrained(Registry&);
 void register_best_of_n(Registry&);
 void register_svdd(Registry&);
+void register_svdd_r(Registry&);
+void register_smc(Registry&);
+void register_fk_steering(Registry&);
+void register_beam(Registry&);
+void register_dps(Registry&);
+void register_rollout_value(Registry&);
 void register_posterior_mean_value(Registry&);
 void register_exact_value(Registry&);
+void register_learned_value(Registry&);
 void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
 
@@ -15,8 +22,15 @@ void register_core_components(Registry& registry) {
   register_pretrained(registry);
   register_best_of_n(registry);
   register_svdd(registry);
+  register_svdd_r(registry);
+  register_smc(registry);
+  register_fk_steering(registry);
+  register_beam(registry);
+  register_dps(registry);
+  register_rollout_value(registry);
   register_posterior_mean_value(registry);
   register_exact_value(registry);
+  register_learned_value(registry);
   register_toy_categorical(registry);
   register_toy_gmm(registry);
 }

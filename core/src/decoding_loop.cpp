@@ -75,6 +75,7 @@ class CountedReward final : public RewardOracle {
         chunk_rows_(chunk_rows),
         name_(std::move(name)) {}
 
+  void own(std::unique_ptr<RewardOracle> inner) { owned_ = std::move(inner); }
   bool differentiable() const override { return inner_.differentiable(); }
   double invalid_value() const override { return inner_.invalid_value(); }
 
@@ -98,8 +99,9 @@ class CountedReward final : public RewardOracle {
             fmt::format("reward '{}' returned shape {} for {} samples, expected [{}]", name_,
                         r.defined() ? shape_text(r.sizes()) : "none", e - b, e - b));
       }
-      r = r.detach().to(at::kCPU, at::kDouble);
-      at::Tensor nan = r.isnan().nonzero();
+      // Keep the graph only for a caller that differentiates (DPS).
+      r = (at::GradMode::is_enabled() ? r : r.detach()).to(at::kCPU, at::kDouble);
+      at::Tensor nan = r.detach().isnan().nonzero();
       if (nan.size(0) > 0) {
         const int64_t row = nan[0][0].item<int64_t>();
         throw RuntimeFailure(
@@ -117,6 +119,7 @@ class CountedReward final : public RewardOracle {
   Cost& cost_;
   int64_t chunk_rows_;
   std::string name_;
+  std::unique_ptr<RewardOracle> owned_;
 };
 
 // Distinct rows of a token batch [N, L] and, for every row, the index of its
@@ -146,12 +149,17 @@ std::pair<at::Tensor, at::Tensor> unique_rows(const at::Tensor& x) {
 class LoopContext final : public DecodeContext {
  public:
   LoopContext(DiffusionModel& model, RewardOracle& reward, Cost& cost, at::Generator generator,
-              int64_t chunk_rows)
+              const DecodeOptions& options)
       : model_(model),
         reward_(reward),
         cost_(cost),
         generator_(std::move(generator)),
-        chunk_rows_(chunk_rows) {}
+        chunk_rows_(options.chunk_rows),
+        on_report_(options.on_report) {}
+
+  void report(const std::string& name, int step, double value) override {
+    if (on_report_) on_report_(name, step, value);
+  }
 
   DiffusionModel& model() override { return model_; }
   at::Generator& generator() override { return generator_; }
@@ -172,7 +180,7 @@ class LoopContext final : public DecodeContext {
     }
     cost_.value_calls += rows.size(0);
     at::Tensor v = map_row_chunks(rows.size(0), chunk_rows_, [&](int64_t b, int64_t e) {
-      at::Tensor out = estimator.value(rows.slice(0, b, e), step);
+      at::Tensor out = estimator.value(rows.slice(0, b, e), step, generator_);
       if (!out.defined() || out.dim() != 1 || out.size(0) != e - b) {
         throw RuntimeFailure(fmt::format("value estimator returned a bad shape at step {}", step));
       }
@@ -190,6 +198,7 @@ class LoopContext final : public DecodeContext {
   Cost& cost_;
   at::Generator generator_;
   int64_t chunk_rows_;
+  std::function<void(const std::string&, int, double)> on_report_;
 };
 
 }  // namespace
@@ -203,13 +212,27 @@ std::unique_ptr<RewardOracle> counted(RewardOracle& inner, const Domain& domain,
   return std::make_unique<CountedReward>(inner, domain, cost, chunk_rows, std::move(name));
 }
 
+std::unique_ptr<RewardOracle> counted(std::unique_ptr<RewardOracle> inner, const Domain& domain,
+                                      Cost& cost, int64_t chunk_rows, std::string name) {
+  auto wrapper = std::make_unique<CountedReward>(*inner, domain, cost, chunk_rows, std::move(name));
+  wrapper->own(std::move(inner));
+  return wrapper;
+}
+
 at::Tensor decode_batch(Method& method, DiffusionModel& model, RewardOracle& reward, Cost& cost,
                         at::Generator generator, const DecodeOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  // Inference mode for speed, unless the method differentiates (DPS); then
+  // gradients are off by default and the method turns them on where needed.
   std::optional<c10::InferenceMode> inference;
-  if (options.inference_mode) inference.emplace();
+  std::optional<at::NoGradGuard> no_grad;
+  if (options.inference_mode && !method.needs_gradients()) {
+    inference.emplace();
+  } else {
+    no_grad.emplace();
+  }
 
-  LoopContext context(model, reward, cost, std::move(generator), options.chunk_rows);
+  LoopContext context(model, reward, cost, std::move(generator), options);
   const int64_t particles = options.samples * method.particles_per_sample();
   const int64_t per_parent = method.candidates_per_particle();
   const int steps = model.num_steps();

@@ -7,6 +7,7 @@
 #include <torch/version.h>
 
 #include "svdd/diffusion_model.hpp"
+#include "svdd/error.hpp"
 #include "svdd/gaussian_diffusion.hpp"
 #include "svdd/masked_diffusion.hpp"
 #include "svdd/method.hpp"
@@ -17,6 +18,10 @@
 namespace svdd {
 
 Transition::~Transition() = default;
+
+at::Tensor Transition::sample_tilted(int64_t, at::Generator&, const at::Tensor&) {
+  throw InputError("this model's transition cannot be tilted (discrete masked diffusion only)");
+}
 ExactDistribution::~ExactDistribution() = default;
 DiffusionModel::~DiffusionModel() = default;
 RewardOracle::~RewardOracle() = default;
@@ -54,6 +59,16 @@ std::vector<std::string> Domain::decode(const at::Tensor& batch) const {
     }
   }
   return out;
+}
+
+at::Tensor Domain::pairwise_distances(const at::Tensor& a, const at::Tensor& b) const {
+  if (distance) return distance(a, b).to(at::kCPU, at::kDouble);
+  at::Tensor x = a.detach().to(at::kCPU).reshape({a.size(0), -1});
+  at::Tensor y = b.detach().to(at::kCPU).reshape({b.size(0), -1});
+  if (discrete()) {
+    return x.unsqueeze(1).ne(y.unsqueeze(0)).to(at::kDouble).mean(2);
+  }
+  return at::cdist(x.to(at::kDouble), y.to(at::kDouble));
 }
 
 Samples::Samples(at::Tensor x, const Domain& domain) : x_(std::move(x)), domain_(&domain) {}

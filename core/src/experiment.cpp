@@ -114,8 +114,18 @@ void flatten_sweep(const toml::table& table, const std::string& prefix,
   }
 }
 
+// One sweep axis: one key, or several keys walked together ([sweep.zip]).
+struct SweepAxis {
+  std::vector<std::pair<std::string, toml::array>> keys;
+  size_t size() const { return keys.front().second.size(); }
+};
+
 std::string value_label(const toml::node& node) {
   if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
+  if (const toml::table* t = node.as_table()) {
+    const toml::node* type = t->get("type");
+    return type && type->is_string() ? *type->value<std::string>() : "{...}";
+  }
   if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
   std::ostringstream os;
   node.visit([&](auto&& n) { os << n; });
@@ -258,55 +268,95 @@ Experiment load_experiment(const std::filesystem::path& file,
   experiment.file = file;
   experiment.settings = read_settings(root, top);
 
-  std::vector<std::pair<std::string, const toml::array*>> sweep;
+  // Sweep axes: every key of [sweep] is one axis; the keys of [sweep.zip]
+  // together form one axis whose arrays are walked in step (for whole
+  // tables that must change together, like model and reward).
+  std::vector<SweepAxis> axes_all;
   if (const toml::node* node = root.get("sweep")) {
     if (!node->is_table())
       throw InputError(fmt::format("{}: 'sweep' must be a table", sources.locate("sweep")));
-    flatten_sweep(*node->as_table(), "", sweep, sources);
-    std::vector<std::string> keys;
-    for (const auto& axis : sweep) keys.push_back(axis.first);
-    const auto order = file_order(keys, "sweep", sources);
-    std::stable_sort(sweep.begin(), sweep.end(), [&](const auto& a, const auto& b) {
-      return std::find(order.begin(), order.end(), a.first) <
-             std::find(order.begin(), order.end(), b.first);
-    });
+    toml::table plain = *node->as_table();
+    if (const toml::node* zip = plain.get("zip")) {
+      if (!zip->is_table()) {
+        throw InputError(fmt::format("{}: [sweep] zip: expected a table of equally long arrays",
+                                     sources.locate("sweep.zip")));
+      }
+      std::vector<std::pair<std::string, const toml::array*>> keys;
+      flatten_sweep(*zip->as_table(), "", keys, sources);
+      SweepAxis axis;
+      for (const auto& [key, values] : keys) {
+        if (values->size() != keys.front().second->size()) {
+          throw InputError(fmt::format("{}: [sweep.zip] {}: has {} values, {} has {}",
+                                       sources.locate("sweep.zip." + key), key, values->size(),
+                                       keys.front().first, keys.front().second->size()));
+        }
+        axis.keys.push_back({key, toml::array(*values)});
+      }
+      if (!axis.keys.empty()) axes_all.push_back(std::move(axis));
+      plain.erase("zip");
+    }
+    std::vector<std::pair<std::string, const toml::array*>> keys;
+    flatten_sweep(plain, "", keys, sources);
+    std::vector<std::string> names;
+    for (const auto& key : keys) names.push_back(key.first);
+    const auto order = file_order(names, "sweep", sources);
+    for (const auto& name : order) {
+      auto it =
+          std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == name; });
+      axes_all.push_back(SweepAxis{{{it->first, toml::array(*it->second)}}});
+    }
   }
   const auto method_names = ordered_names(methods, "methods", sources);
-  for (const auto& [key, values] : sweep) {
-    const auto parts = split_path(key);
-    const bool known_top =
-        std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
-    if (!known_top || parts.size() < 2 ||
-        (parts[0] == "methods" && (parts.size() < 3 || !methods.get(parts[1])))) {
-      throw InputError(fmt::format(
-          "{}: [sweep] {}: not a key of this experiment (write e.g. methods.<name>.candidates or "
-          "model.steps; methods here: {})",
-          sources.locate("sweep." + key), key, fmt::join(method_names, ", ")));
+  for (const auto& axis : axes_all) {
+    for (const auto& [key, values] : axis.keys) {
+      const auto parts = split_path(key);
+      const bool known_top =
+          std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
+      const bool whole_table = parts.size() == 1 && (parts[0] == "model" || parts[0] == "reward");
+      if (!known_top || (parts.size() < 2 && !whole_table) ||
+          (parts[0] == "methods" && (parts.size() < 3 || !methods.get(parts[1])))) {
+        throw InputError(fmt::format(
+            "{}: [sweep] {}: not a key of this experiment (write e.g. methods.<name>.candidates or "
+            "model.steps; methods here: {})",
+            sources.locate("sweep." + key), key, fmt::join(method_names, ", ")));
+      }
     }
   }
 
   for (const auto& method : method_names) {
-    std::vector<std::pair<std::string, const toml::array*>> axes;
-    for (const auto& axis : sweep) {
-      const auto parts = split_path(axis.first);
-      if (parts[0] != "methods" || parts[1] == method) axes.push_back(axis);
+    // The axes this method varies along, with only the keys that concern it.
+    std::vector<SweepAxis> axes;
+    for (const auto& axis : axes_all) {
+      SweepAxis own;
+      for (const auto& key : axis.keys) {
+        const auto parts = split_path(key.first);
+        if (parts[0] != "methods" || parts[1] == method) own.keys.push_back(key);
+      }
+      if (!own.keys.empty()) axes.push_back(std::move(own));
     }
     std::vector<size_t> index(axes.size(), 0);
     while (true) {
       toml::table run_root = root;
-      std::vector<std::string> label_parts;
+      std::vector<std::string> label_parts, context_parts;
       for (size_t a = 0; a < axes.size(); ++a) {
-        const toml::node& value = *axes[a].second->get(index[a]);
-        set_path(run_root, axes[a].first, value, fmt::format("[sweep] {}", axes[a].first));
-        std::string short_key = axes[a].first;
-        const std::string own = "methods." + method + ".";
-        if (short_key.rfind(own, 0) == 0) short_key = short_key.substr(own.size());
-        label_parts.push_back(fmt::format("{}={}", short_key, value_label(value)));
+        for (const auto& [key, values] : axes[a].keys) {
+          const toml::node& value = *values.get(index[a]);
+          set_path(run_root, key, value, fmt::format("[sweep] {}", key));
+          std::string short_key = key;
+          const std::string own = "methods." + method + ".";
+          if (short_key.rfind(own, 0) == 0) {
+            short_key = short_key.substr(own.size());
+          } else {
+            context_parts.push_back(fmt::format("{}={}", key, value_label(value)));
+          }
+          label_parts.push_back(fmt::format("{}={}", short_key, value_label(value)));
+        }
       }
       RunPlan plan;
       plan.method = method;
       plan.label =
           label_parts.empty() ? method : fmt::format("{}[{}]", method, fmt::join(label_parts, ","));
+      plan.context = fmt::format("{}", fmt::join(context_parts, ","));
       Specs specs = specs_of(run_root, method, top);
       plan.model = specs.model;
       plan.reward = specs.reward;
@@ -323,7 +373,7 @@ Experiment load_experiment(const std::filesystem::path& file,
 
       size_t a = 0;
       for (; a < axes.size(); ++a) {
-        if (++index[a] < axes[a].second->size()) break;
+        if (++index[a] < axes[a].size()) break;
         index[a] = 0;
       }
       if (a == axes.size()) break;
@@ -352,9 +402,14 @@ Experiment load_experiment(const std::filesystem::path& file,
                                     ConfigOrigin{top.sources, "methods." + method, top.base_dir});
     text += section_text({"methods", method}, effective(ComponentKind::method, spec));
   }
-  if (!sweep.empty()) {
-    toml::table sweep_table;
-    for (const auto& [key, values] : sweep) sweep_table.insert(key, *values);
+  if (!axes_all.empty()) {
+    toml::table sweep_table, zip_table;
+    for (const auto& axis : axes_all) {
+      for (const auto& [key, values] : axis.keys) {
+        (axis.keys.size() > 1 ? zip_table : sweep_table).insert(key, values);
+      }
+    }
+    if (!zip_table.empty()) sweep_table.insert("zip", std::move(zip_table));
     text += section_text({"sweep"}, std::move(sweep_table));
   }
   experiment.effective_toml = text;

@@ -18,6 +18,31 @@ class MaskedTransition final : public Transition {
       : x_t_(std::move(x_t)), probs_(std::move(probs)), step_(step), mask_id_(mask_id) {}
 
   at::Tensor sample(int64_t k, at::Generator& generator) override {
+    return sample_from(probs_, k, generator);
+  }
+
+  at::Tensor sample_tilted(int64_t k, at::Generator& generator,
+                           const at::Tensor& log_tilt) override {
+    if (log_tilt.sizes() != probs_.sizes()) {
+      throw RuntimeFailure(fmt::format("tilt of shape {}, expected {}",
+                                       shape_text(log_tilt.sizes()), shape_text(probs_.sizes())));
+    }
+    at::Tensor logits = probs_.clamp_min(1e-30).log() + log_tilt.to(probs_.options());
+    logits.select(2, mask_id_).fill_(-std::numeric_limits<float>::infinity());
+    return sample_from(logits.softmax(-1), k, generator);
+  }
+
+  at::Tensor x0_hat() override {
+    at::Tensor argmax = probs_.argmax(-1);
+    return at::where(x_t_.eq(mask_id_), argmax, x_t_);
+  }
+
+  at::Tensor x0_probs() override { return probs_; }
+
+ private:
+  // Reveals each masked position with probability 1/s, its token drawn from
+  // `probs` [B, L, V]; known tokens are carried over.
+  at::Tensor sample_from(const at::Tensor& probs, int64_t k, at::Generator& generator) {
     at::Tensor x = x_t_.repeat_interleave(k, 0);
     at::Tensor masked = x.eq(mask_id_);
     // Each masked position is revealed with probability
@@ -32,20 +57,12 @@ class MaskedTransition final : public Transition {
     if (where.size(0) == 0) return x;
     at::Tensor parent_rows = where.select(1, 0).div(k, "floor");
     at::Tensor positions = where.select(1, 1);
-    at::Tensor p = probs_.index({parent_rows, positions});  // [n, V]
+    at::Tensor p = probs.index({parent_rows, positions});  // [n, V]
     at::Tensor tokens = at::multinomial(p, 1, /*replacement=*/true, generator).squeeze(1);
     x.index_put_({where.select(1, 0), positions}, tokens);
     return x;
   }
 
-  at::Tensor x0_hat() override {
-    at::Tensor argmax = probs_.argmax(-1);
-    return at::where(x_t_.eq(mask_id_), argmax, x_t_);
-  }
-
-  at::Tensor x0_probs() override { return probs_; }
-
- private:
   at::Tensor x_t_, probs_;
   int step_;
   int64_t mask_id_;

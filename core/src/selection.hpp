@@ -19,4 +19,12 @@ inline at::Tensor group_rows(const at::Tensor& choice, int64_t per_group) {
   return at::arange(choice.size(0), choice.options()) * per_group + choice;
 }
 
+// SVDD's per-sample step (Li et al. 2024, Algorithm 1, line 5): values of
+// the children [P*M] grouped row-major by parent -> for every parent the
+// index of its chosen child [P].
+inline at::Tensor choose_per_parent(const at::Tensor& values, int64_t per_parent, double alpha,
+                                    at::Generator& generator) {
+  return group_rows(soft_select(values.view({-1, per_parent}), alpha, generator), per_parent);
+}
+
 }  // namespace svdd

@@ -39,7 +39,7 @@ struct Row {
 }  // namespace
 
 std::string write_summary(const std::filesystem::path& dir, const std::vector<RunResults>& runs,
-                          const std::string& notes) {
+                          const std::string& sections, const std::string& notes) {
   std::vector<std::string> header{"method",           "run",         "samples",
                                   "reward_median",    "reward_mean", "reward_ci95_low",
                                   "reward_ci95_high", "reward_top10"};
@@ -50,6 +50,7 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
   for (const auto& name : eval_names) header.push_back(fmt::format("eval_{}_median", name));
   const bool has_target = std::any_of(
       runs.begin(), runs.end(), [](const RunResults& r) { return r.target_distance.has_value(); });
+  header.push_back("diversity");
   if (has_target) header.push_back("target_distance");
   for (const char* c : {"denoiser_rows", "reward_calls", "value_calls", "wall_seconds"})
     header.push_back(c);
@@ -78,6 +79,7 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
                              [&](auto& e) { return e.first == name; });
       row.cells.push_back(it == run.evals.end() ? "" : number(median(it->second)));
     }
+    row.cells.push_back(run.diversity ? number(*run.diversity) : "");
     if (has_target) row.cells.push_back(run.target_distance ? number(*run.target_distance) : "");
     row.cells.push_back(fmt::format("{}", run.cost.denoiser_rows));
     row.cells.push_back(fmt::format("{}", run.cost.reward_calls));
@@ -109,9 +111,33 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
   for (const auto& row : rows) table += line(row.cells);
 
   std::ofstream md(dir / "summary.md");
-  md << "# Summary\n\n" << table << "\n" << notes;
+  md << "# Summary\n\n" << table << "\n" << sections << notes;
   if (!md) throw RuntimeFailure("cannot write " + (dir / "summary.md").string());
   return table;
+}
+
+std::string compute_matched_section(const std::vector<RunResults>& runs,
+                                    const std::vector<const RunResults*>& baselines) {
+  std::string out =
+      "## Compute-matched view\n\nReward median of each run at its denoiser rows per sample, and "
+      "of best-of-N at the same rows: N = rows / (pretrained rows per sample), its median "
+      "estimated from the pretrained run's rewards (same model and reward) as their 0.5^(1/N) "
+      "quantile.\n\n"
+      "| run | denoiser rows per sample | reward_median | N | best-of-N median at these rows |\n"
+      "| --- | --- | --- | --- | --- |\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunResults& run = runs[i];
+    const RunResults* base = baselines[i];
+    if (run.rewards.empty() || !base || base->rewards.empty()) continue;
+    const double rows = double(run.cost.denoiser_rows) / double(run.rewards.size());
+    const double base_rows = double(base->cost.denoiser_rows) / double(base->rewards.size());
+    if (base_rows <= 0) continue;
+    const auto n = std::max<int64_t>(1, static_cast<int64_t>(std::floor(rows / base_rows + 1e-9)));
+    const double best = quantile(base->rewards, std::pow(0.5, 1.0 / double(n)));
+    out += fmt::format("| {} | {:.1f} | {} | {} | {} |\n", run.run, rows,
+                       number(median(run.rewards)), n, number(best));
+  }
+  return out + "\n";
 }
 
 }  // namespace svdd

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "svdd/diffusion_model.hpp"
 #include "svdd/export.hpp"
@@ -37,6 +38,10 @@ SVDD_API std::unique_ptr<DiffusionModel> counted(DiffusionModel& inner, Cost& co
 SVDD_API std::unique_ptr<RewardOracle> counted(RewardOracle& inner, const Domain& domain,
                                                Cost& cost, int64_t chunk_rows,
                                                std::string name = "reward");
+// The same, owning `inner`.
+SVDD_API std::unique_ptr<RewardOracle> counted(std::unique_ptr<RewardOracle> inner,
+                                               const Domain& domain, Cost& cost, int64_t chunk_rows,
+                                               std::string name);
 
 struct DecodeOptions {
   int64_t samples = 1;        // B: samples this batch returns
@@ -44,6 +49,8 @@ struct DecodeOptions {
   bool inference_mode = true;
   // Called after every step with (t, T); for progress display.
   std::function<void(int, int)> on_step;
+  // Receives the method's diagnostics (name, step, value).
+  std::function<void(const std::string&, int, double)> on_report;
 };
 
 // Runs `method` for one batch and returns its samples [B, ...]. `model` and

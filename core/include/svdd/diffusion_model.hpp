@@ -30,6 +30,11 @@ class SVDD_API Transition {
   // Discrete only: the denoiser's per-position probabilities of x_0,
   // [B, L, V] float32, unmasked positions one-hot. Continuous: undefined tensor.
   virtual at::Tensor x0_probs() { return {}; }
+  // Discrete only: like sample(), but masked positions reveal their token
+  // from softmax(log x0_probs + log_tilt) (log_tilt [B, L, V] float), the
+  // first-order guidance of DPS and classifier guidance on tokens. Throws
+  // when the family has no such step.
+  virtual at::Tensor sample_tilted(int64_t k, at::Generator& generator, const at::Tensor& log_tilt);
 };
 
 // Optional: a model whose pretrained distribution is known exactly (the toy

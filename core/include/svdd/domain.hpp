@@ -32,10 +32,17 @@ struct SVDD_API Domain {
   // samples with at most 16 values print them separated by ';', larger ones
   // decode to "".
   std::function<std::vector<std::string>(const at::Tensor&)> decoder;
+  // Optional distance between samples for diversity: batches a [n, ...] and
+  // b [m, ...] -> [n, m] float64 CPU (e.g. 1 - Tanimoto for molecules). When
+  // empty: the share of differing positions (discrete) or the Euclidean
+  // distance (continuous).
+  std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> distance;
 
   bool discrete() const { return kind == Kind::discrete; }
   // Decodes a batch [B, ...] on any device to B strings.
   std::vector<std::string> decode(const at::Tensor& batch) const;
+  // The distance matrix between two batches, [n, m] float64 CPU.
+  at::Tensor pairwise_distances(const at::Tensor& a, const at::Tensor& b) const;
 };
 
 // A batch of samples x [B, ...] of one domain. Rewards that work on strings

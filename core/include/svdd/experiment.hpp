@@ -33,8 +33,9 @@ struct ExperimentSettings {
 
 // One run: a method under one combination of sweep values.
 struct RunPlan {
-  std::string method;  // the name of its [methods.<name>] table
-  std::string label;   // method, or method[key=value,...] under a sweep
+  std::string method;   // the name of its [methods.<name>] table
+  std::string label;    // method, or method[key=value,...] under a sweep
+  std::string context;  // the values of the sweep keys shared by all methods ("" without)
   ComponentSpec model;
   ComponentSpec reward;
   std::vector<std::pair<std::string, ComponentSpec>> evals;  // [eval.<name>] in file order

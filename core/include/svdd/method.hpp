@@ -15,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 
 #include "svdd/diffusion_model.hpp"
 #include "svdd/export.hpp"
@@ -34,6 +35,9 @@ class SVDD_API DecodeContext {
   // scored once; rows are chunked; counted.
   virtual at::Tensor value(ValueEstimator& estimator, const at::Tensor& x_s, int step) = 0;
   virtual at::Generator& generator() = 0;
+  // Records a per-step diagnostic (e.g. SMC's effective sample size); the
+  // runner writes them to diagnostics.csv.
+  virtual void report(const std::string& name, int step, double value) = 0;
 };
 
 // The candidates of one step: `children` [P*M, ...] of the P particles
@@ -54,6 +58,9 @@ class SVDD_API Method {
   virtual int64_t candidates_per_particle() const { return 1; }
   // Called before each batch with the number of particles P.
   virtual void begin_batch(int64_t /*particles*/) {}
+  // Whether the method differentiates through the model or the reward (DPS):
+  // then the loop runs without inference mode.
+  virtual bool needs_gradients() const { return false; }
   // Draws M children per row of x_t: [P*M, ...]. Default: the pretrained
   // step, transition.sample(M, generator).
   virtual at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,

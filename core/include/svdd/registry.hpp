@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,15 @@ struct MethodDeps {
   RewardOracle& reward;
   std::function<std::unique_ptr<ValueEstimator>(const ComponentSpec&, double alpha)> make_value;
   const BuildContext& build;
+  // Denoiser rows per sample spent by an earlier run of the same experiment
+  // (named by its run label, or its method name when that has one run), for
+  // compute matching. Returns nullopt while the experiment is validated
+  // before any run; throws InputError for an unknown run or one that does
+  // not come earlier. Empty outside experiments.
+  std::function<std::optional<double>(const std::string&)> measured_rows_per_sample;
+  // Builds another reward for this model (a differentiable surrogate for
+  // DPS), counted like the run's reward. Empty outside experiments.
+  std::function<std::unique_ptr<RewardOracle>(const ComponentSpec&)> make_reward;
 };
 
 enum class ComponentKind { model, reward, value, method };

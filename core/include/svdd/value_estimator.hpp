@@ -2,6 +2,7 @@
 // which SVDD uses to score candidates before they are clean.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
 #include "svdd/export.hpp"
@@ -15,6 +16,12 @@ class SVDD_API ValueEstimator {
   // Returns [B] float64 on CPU. Called under inference mode with rows already
   // deduplicated and chunked by core.
   virtual at::Tensor value(const at::Tensor& x_s, int step) = 0;
+  // The same for estimators that draw random numbers (rollouts): core's loop
+  // always calls this form with the batch's generator. The default ignores
+  // the generator.
+  virtual at::Tensor value(const at::Tensor& x_s, int step, at::Generator& /*generator*/) {
+    return value(x_s, step);
+  }
 };
 
 }  // namespace svdd

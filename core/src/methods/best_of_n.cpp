@@ -3,7 +3,10 @@
 // group of N consecutive particles (no sharing across the batch).
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "selection.hpp"
+#include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {
@@ -11,9 +14,13 @@ namespace {
 
 struct BestOfNParams {
   int64_t n = 10;
+  std::string match_compute_of;
   void visit(ParamVisitor& v) {
     v.field("n", n, "pretrained samples drawn per output sample; the best one is kept");
     v.require(n >= 1, "n", "must be at least 1");
+    v.field("match_compute_of", match_compute_of,
+            "a run of this experiment (label or method name) listed earlier: n is set to the "
+            "smallest value whose denoiser rows per sample reach that run's (overrides n)");
   }
 };
 
@@ -43,7 +50,20 @@ void register_best_of_n(Registry& registry) {
       "best_of_n",
       "keep the highest-reward of n pretrained samples (cost: n denoiser rows per sample and "
       "step, n reward calls per sample)",
-      [](const BestOfNParams& p, const MethodDeps&) { return std::make_unique<BestOfN>(p.n); });
+      [](const BestOfNParams& p, const MethodDeps& deps) {
+        int64_t n = p.n;
+        if (!p.match_compute_of.empty()) {
+          if (!deps.measured_rows_per_sample) {
+            throw InputError("match_compute_of: only available inside an experiment");
+          }
+          // n pretrained chains cost n * T rows per sample; match from above.
+          if (auto rows = deps.measured_rows_per_sample(p.match_compute_of)) {
+            n = std::max<int64_t>(
+                1, static_cast<int64_t>(std::ceil(*rows / deps.model.num_steps() - 1e-9)));
+          }
+        }
+        return std::make_unique<BestOfN>(n);
+      });
 }
 
 }  // namespace svdd

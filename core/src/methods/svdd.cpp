@@ -38,8 +38,8 @@ class Svdd final : public Method {
   int64_t candidates_per_particle() const override { return candidates_; }
 
   at::Tensor select(const StepCandidates& c, DecodeContext& context) override {
-    at::Tensor values = context.value(*value_, c.children, c.step - 1).view({-1, c.per_parent});
-    return group_rows(soft_select(values, alpha_, context.generator()), c.per_parent);
+    at::Tensor values = context.value(*value_, c.children, c.step - 1);
+    return choose_per_parent(values, c.per_parent, alpha_, context.generator());
   }
 
  private:

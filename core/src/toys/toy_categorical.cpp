@@ -131,9 +131,14 @@ void require_discrete(const Domain& domain, const std::string& reward) {
 class TokenCount final : public RewardOracle {
  public:
   explicit TokenCount(int64_t id) : id_(id) {}
+  // Token ids [B, L], or for gradients (DPS on tokens) per-position
+  // probabilities [B, L, V], for which it is the expected share.
   at::Tensor score(const Samples& s) override {
-    return s.tensor().eq(id_).to(at::kDouble).mean(1).to(at::kCPU);
+    const at::Tensor& x = s.tensor();
+    if (x.dim() == 3 && x.is_floating_point()) return x.select(2, id_).to(at::kDouble).mean(1);
+    return x.eq(id_).to(at::kDouble).mean(1).to(at::kCPU);
   }
+  bool differentiable() const override { return true; }
   double invalid_value() const override { return 0.0; }
 
  private:
@@ -185,7 +190,9 @@ void register_toy_categorical(Registry& registry) {
         return make_masked_diffusion(categorical_domain(p.length, p.vocab), table, options, table);
       });
   registry.add_reward<TokenCountParams>(
-      "toy.token_count", "share of positions equal to `token` (discrete domains), in [0, 1]",
+      "toy.token_count",
+      "share of positions equal to `token` (discrete domains), in [0, 1]; differentiable in "
+      "per-position probabilities",
       [](const TokenCountParams& p, const BuildContext&, const Domain& domain) {
         require_discrete(domain, "toy.token_count");
         for (size_t i = 0; i < domain.alphabet.size(); ++i) {
