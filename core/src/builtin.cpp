@@ -11,6 +11,7 @@ void register_smc(Registry&);
 void register_fk_steering(Registry&);
 void register_beam(Registry&);
 void register_dps(Registry&);
+void register_classifier_guidance(Registry&);
 void register_rollout_value(Registry&);
 void register_posterior_mean_value(Registry&);
 void register_exact_value(Registry&);
@@ -27,6 +28,7 @@ void register_core_components(Registry& registry) {
   register_fk_steering(registry);
   register_beam(registry);
   register_dps(registry);
+  register_classifier_guidance(registry);
   register_rollout_value(registry);
   register_posterior_mean_value(registry);
   register_exact_value(registry);

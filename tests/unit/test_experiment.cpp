@@ -64,8 +64,8 @@ TEST_CASE("wrong types, invalid values and unknown names are refused", "[unit][c
              Contains("[methods.svdd] candidates: expected an integer"));
   CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=0"}), Contains("must be at least 1"));
   CHECK_THAT(load_error(kBase, {"methods.svdd.type=svd"}),
-             Contains("unknown method 'svd' (known: beam, best_of_n, dps, fk_steering, pretrained, "
-                      "smc, svdd, svdd_r)"));
+             Contains("unknown method 'svd' (known: beam, best_of_n, classifier_guidance, dps, "
+                      "fk_steering, pretrained, smc, svdd, svdd_r)"));
   CHECK_THAT(load_error(kBase, {"reward.type=toy.nothing"}),
              Contains("unknown reward 'toy.nothing'"));
   CHECK_THAT(load_error(kBase + "[experimnt]\n"), Contains("unknown top-level key 'experimnt'"));

@@ -421,3 +421,62 @@ pooling = "mean"
     CHECK(toy.decode("svdd", 16, 3).samples.size(0) == 16);
   }
 }
+
+TEST_CASE("classifier guidance follows the value network's gradient", "[learned][classifier]") {
+  OneThread one_thread;
+  SECTION("tokens: the trained toy network raises the reward") {
+    const auto& net = trained();
+    ToyFixture toy(
+        run_file("[methods.pretrained]\ntype = \"pretrained\"\n"
+                 "[methods.guided]\ntype = \"classifier_guidance\"\n"
+                 "guidance_scale = 5.0\ncheckpoint = \"" +
+                 net.checkpoint.string() + "\"\n"));
+    const int64_t n = 400;
+    const double base = toy.decode("pretrained", n, 1).rewards.mean().item<double>();
+    const double guided = toy.decode("guided", n, 2).rewards.mean().item<double>();
+    INFO("mean reward: pretrained " << base << ", classifier guidance " << guided);
+    CHECK(guided > base + 6 * 0.5 / std::sqrt(double(n)));
+  }
+  SECTION("continuous: the gradient matches finite differences") {
+    TempDir dir;
+    const std::string model = R"(
+[model]
+type = "toy.gmm"
+steps = 20
+[reward]
+type = "toy.position_reward"
+)";
+    train(dir.write("gmm.toml", "[experiment]\nthreads = 1\n" + model + R"(
+[value_training]
+rollouts = 200
+batch_size = 200
+states_per_rollout = 5
+epochs = 2
+)"),
+          dir.path() / "gmm.pt");
+    svdd::Domain domain;
+    domain.name = "toy.gmm";
+    domain.shape = {2};
+    auto network = svdd::load_value_network(dir.path() / "gmm.pt", domain, 20, "cpu");
+    at::Tensor x = at::tensor({0.3f, -1.2f, 2.0f, 0.5f}).view({2, 2});
+    at::Tensor steps = at::tensor({7L, 15L});
+    at::Tensor g = network->gradient(x, steps);
+    const float h = 1e-2f;
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < 2; ++j) {
+        at::Tensor plus = x.clone(), minus = x.clone();
+        plus[i][j] += h;
+        minus[i][j] -= h;
+        at::NoGradGuard no_grad;
+        const double fd = (network->predict(plus, steps)[i].item<double>() -
+                           network->predict(minus, steps)[i].item<double>()) /
+                          (2 * h);
+        CHECK(g[i][j].item<double>() == Approx(fd).epsilon(0.05).margin(1e-3));
+      }
+    }
+    ToyFixture toy("[experiment]\n" + model +
+                   "[methods.guided]\ntype = \"classifier_guidance\"\ncheckpoint = \"" +
+                   (dir.path() / "gmm.pt").string() + "\"\n");
+    CHECK(toy.decode("guided", 8, 3).samples.sizes() == at::IntArrayRef{8, 2});
+  }
+}

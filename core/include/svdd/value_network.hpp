@@ -51,6 +51,12 @@ class SVDD_API ValueNetwork {
   // in [0, T] -> predicted reward [B] float32 on the network's device:
   // target_mean + target_scale * (the MLP's output).
   at::Tensor predict(const at::Tensor& x, const at::Tensor& steps);
+  // The gradient of the prediction for guidance (classifier guidance):
+  // continuous x [B, ...] -> d v / d x [B, ...] float32; discrete tokens
+  // x [B, L] -> d v / d onehot(x) [B, L, V] float32, the first-order change
+  // of the prediction when a position takes each token. On the network's
+  // device; computed with gradients on whatever the caller's mode.
+  at::Tensor gradient(const at::Tensor& x, const at::Tensor& steps);
   // The standardisation of the regression target (stored with the weights).
   void set_target_scale(double mean, double scale);
   void to(const std::string& device);

@@ -143,12 +143,23 @@ struct ValueMlpImpl : torch::nn::Module {
   // x [B, ...] on the module's device, t [B] float in [0, 1] -> [B].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
     const int64_t batch = x.size(0);
-    torch::Tensor h;
+    if (discrete) return head(embed(x.reshape({batch, -1})), t);  // [B, L, E]
+    return head(x.reshape({batch, -1}), t);
+  }
+
+  // Discrete only: the same for soft one-hot input [B, L, V] (embedding as a
+  // matrix product, so it is differentiable in the input).
+  torch::Tensor forward_one_hot(const torch::Tensor& one_hot, const torch::Tensor& t) {
+    return head(one_hot.matmul(embed->weight), t);
+  }
+
+  // Token embeddings [B, L, E] (discrete) or flattened samples [B, D] -> [B].
+  torch::Tensor head(const torch::Tensor& features, const torch::Tensor& t) {
+    const int64_t batch = features.size(0);
+    torch::Tensor h = features;
     if (discrete) {
-      torch::Tensor e = embed(x.reshape({batch, -1}));  // [B, L, E]
-      h = position.defined() ? (e + position.unsqueeze(0)).mean(1) : e.reshape({batch, -1});
-    } else {
-      h = x.reshape({batch, -1});
+      h = position.defined() ? (features + position.unsqueeze(0)).mean(1)
+                             : features.reshape({batch, -1});
     }
     return target_mean +
            target_scale * mlp->forward(torch::cat({h, time_features(t)}, 1)).squeeze(1);
@@ -207,6 +218,24 @@ at::Tensor ValueNetwork::predict(const at::Tensor& x, const at::Tensor& steps) {
       impl_->module->discrete ? x.to(device, torch::kLong) : x.to(device, torch::kFloat);
   torch::Tensor t = steps.to(device, torch::kFloat) / static_cast<float>(impl_->num_steps);
   return impl_->module->forward(input, t);
+}
+
+at::Tensor ValueNetwork::gradient(const at::Tensor& x, const at::Tensor& steps) {
+  torch::AutoGradMode grad(true);
+  const auto device = impl_->device;
+  torch::Tensor t = steps.to(device, torch::kFloat) / static_cast<float>(impl_->num_steps);
+  torch::Tensor input, value;
+  if (impl_->module->discrete) {
+    input = torch::one_hot(x.to(device, torch::kLong).reshape({x.size(0), -1}),
+                           impl_->domain.vocab_size)
+                .to(torch::kFloat)
+                .requires_grad_(true);
+    value = impl_->module->forward_one_hot(input, t);
+  } else {
+    input = x.detach().to(device, torch::kFloat).clone().requires_grad_(true);
+    value = impl_->module->forward(input, t);
+  }
+  return torch::autograd::grad({value.sum()}, {input})[0].detach();
 }
 
 void ValueNetwork::set_target_scale(double mean, double scale) {

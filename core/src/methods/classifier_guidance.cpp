@@ -1,0 +1,70 @@
+// Classifier guidance (Dhariwal & Nichol 2021, "Diffusion Models Beat GANs on
+// Image Synthesis", Algorithm 1) with a learned value network in place of the
+// classifier's log-probability, as the SVDD paper's baseline does: each
+// pretrained step is moved along guidance_scale * d v_theta(x_t, t) / d x_t
+// (continuous), or its revealed tokens are drawn from the denoiser's
+// probabilities tilted by exp(guidance_scale * d v_theta / d onehot(x_t))
+// (tokens). The network is one written by `svdd train` (SVDD-MC's value).
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "svdd/error.hpp"
+#include "svdd/registry.hpp"
+#include "svdd/value_network.hpp"
+
+namespace svdd {
+namespace {
+
+struct ClassifierGuidanceParams {
+  double guidance_scale = 1.0;
+  FilePath checkpoint;
+  void visit(ParamVisitor& v) {
+    v.field("guidance_scale", guidance_scale, "step size along the value network's gradient");
+    v.require(guidance_scale >= 0.0, "guidance_scale", "must be >= 0");
+    v.field("checkpoint", checkpoint, "the value network written by `svdd train`");
+    v.require(!checkpoint.path.empty(), "checkpoint",
+              "missing: name the value network written by `svdd train`");
+  }
+};
+
+class ClassifierGuidance final : public Method {
+ public:
+  ClassifierGuidance(double scale, std::unique_ptr<ValueNetwork> network)
+      : scale_(scale), network_(std::move(network)) {}
+
+  bool needs_gradients() const override { return true; }
+
+  at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,
+                     DecodeContext& context) override {
+    at::Tensor steps = at::full({x_t.size(0)}, static_cast<int64_t>(step), at::kLong);
+    at::Tensor g = network_->gradient(x_t, steps).to(x_t.device());
+    if (context.model().domain().discrete()) {
+      return transition.sample_tilted(1, context.generator(), scale_ * g);
+    }
+    return transition.sample(1, context.generator()) + scale_ * g.view(x_t.sizes());
+  }
+
+  at::Tensor select(const StepCandidates& c, DecodeContext&) override {
+    return at::arange(c.parents.size(0), at::kLong);
+  }
+
+ private:
+  double scale_;
+  std::unique_ptr<ValueNetwork> network_;
+};
+
+}  // namespace
+
+void register_classifier_guidance(Registry& registry) {
+  registry.add_method<ClassifierGuidanceParams>(
+      "classifier_guidance",
+      "classifier guidance with a learned value network (Dhariwal & Nichol 2021): follow "
+      "d v_theta / d x_t (cost: T denoiser rows and T network gradients per sample)",
+      [](const ClassifierGuidanceParams& p, const MethodDeps& deps) {
+        return std::make_unique<ClassifierGuidance>(
+            p.guidance_scale, load_value_network(p.checkpoint.path, deps.model.domain(),
+                                                 deps.model.num_steps(), deps.build.device));
+      });
+}
+
+}  // namespace svdd
