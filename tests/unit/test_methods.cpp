@@ -256,3 +256,33 @@ TEST_CASE("DPS with a non-differentiable reward is refused before any work", "[u
       Catch::Contains("[methods.dps]") && Catch::Contains("dps needs a differentiable reward"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "out" / "batches.csv"));
 }
+
+TEST_CASE("SVDD-R nears the tilted target only as replace_fraction goes to 0",
+          "[unit][statistical]") {
+  // SVDD-R re-applies the exp(v/alpha) tilt to the replaced particles at every
+  // step, so over T = 128 steps it concentrates beyond the target; with a
+  // vanishing fraction it is SVDD.
+  ToyFixture toy(categorical(R"(
+[methods.pretrained]
+type = "pretrained"
+[methods.svdd_r]
+type = "svdd_r"
+candidates = 16
+alpha = 0.25
+value = "exact"
+[sweep]
+methods.svdd_r.replace_fraction = [0.001, 0.05]
+)"));
+  const int64_t n = 1000;
+  const double alpha = 0.25;
+  const double pretrained = toy.target_distance(toy.decode("pretrained", n, 1).samples, alpha);
+  auto small = toy.decode("svdd_r[replace_fraction=0.001]", n, 2);
+  auto large = toy.decode("svdd_r[replace_fraction=0.05]", n, 3);
+  const double tv_small = toy.target_distance(small.samples, alpha);
+  const double tv_large = toy.target_distance(large.samples, alpha);
+  INFO("TV pretrained " << pretrained << ", fraction 0.001: " << tv_small
+                        << ", 0.05: " << tv_large);
+  CHECK(tv_small < pretrained / 2);
+  CHECK(tv_large > tv_small + 0.2);
+  CHECK(large.rewards.mean().item<double>() > small.rewards.mean().item<double>());
+}
