@@ -55,48 +55,6 @@ namespace {
 const std::vector<std::string> kTopLevel{"experiment", "model",   "reward",
                                          "eval",       "methods", "sweep"};
 
-std::vector<std::string> split_path(const std::string& key) {
-  std::vector<std::string> parts;
-  std::stringstream ss(key);
-  std::string part;
-  while (std::getline(ss, part, '.')) parts.push_back(part);
-  return parts;
-}
-
-// Sets root[a][b][c] = value, creating tables on the way.
-void set_path(toml::table& root, const std::string& key, const toml::node& value,
-              const std::string& what) {
-  auto parts = split_path(key);
-  if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](auto& p) { return p.empty(); })) {
-    throw InputError(
-        fmt::format("{}: '{}' is not a key path like methods.svdd_pm.candidates", what, key));
-  }
-  toml::table* table = &root;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    toml::node* next = table->get(parts[i]);
-    if (!next) {
-      table->insert(parts[i], toml::table{});
-      next = table->get(parts[i]);
-    }
-    table = next->as_table();
-    if (!table) {
-      throw InputError(fmt::format("{}: '{}' is not a table, cannot set '{}'", what,
-                                   fmt::join(parts.begin(), parts.begin() + i + 1, "."), key));
-    }
-  }
-  value.visit([&](auto&& v) { table->insert_or_assign(parts.back(), v); });
-}
-
-toml::table parse_value(const std::string& text) {
-  try {
-    return toml::parse("v = " + text);
-  } catch (const toml::parse_error&) {
-    toml::table t;
-    t.insert("v", text);  // a bare word is a string
-    return t;
-  }
-}
-
 void flatten_sweep(const toml::table& table, const std::string& prefix,
                    std::vector<std::pair<std::string, const toml::array*>>& out,
                    const SourceMap& sources) {
@@ -206,19 +164,6 @@ ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& to
   return settings;
 }
 
-// One top-level entry as TOML text ("[model]\n...", "[methods.x]\n...").
-std::string section_text(const std::vector<std::string>& path, toml::table table) {
-  toml::table wrapped = std::move(table);
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    toml::table outer;
-    outer.insert(*it, std::move(wrapped));
-    wrapped = std::move(outer);
-  }
-  std::ostringstream os;
-  os << wrapped;
-  return os.str() + "\n\n";
-}
-
 }  // namespace
 
 Experiment load_experiment(const std::filesystem::path& file,
@@ -237,14 +182,7 @@ Experiment load_experiment(const std::filesystem::path& file,
   const ConfigOrigin top{SourceMap::of(root, name), "",
                          std::filesystem::absolute(file).parent_path()};
   const SourceMap& sources = *top.sources;
-  for (const auto& assignment : overrides) {
-    const auto eq = assignment.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
-    }
-    const toml::table parsed = parse_value(assignment.substr(eq + 1));
-    set_path(root, assignment.substr(0, eq), *parsed.get("v"), fmt::format("--set {}", assignment));
-  }
+  for (const auto& assignment : overrides) apply_override(root, assignment);
   for (auto&& [key, node] : root) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key.str()) == kTopLevel.end()) {
       throw InputError(fmt::format("{}: unknown top-level key '{}' (known: {})",

@@ -1,6 +1,7 @@
 // Reading, describing and writing component parameters (see params.hpp).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -291,6 +292,63 @@ class Writer final : public ParamVisitor {
 };
 
 }  // namespace
+
+std::vector<std::string> split_path(const std::string& key) {
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  std::string part;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  return parts;
+}
+
+void set_path(toml::table& root, const std::string& key, const toml::node& value,
+              const std::string& what) {
+  auto parts = split_path(key);
+  if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](auto& p) { return p.empty(); })) {
+    throw InputError(
+        fmt::format("{}: '{}' is not a key path like methods.svdd_pm.candidates", what, key));
+  }
+  toml::table* table = &root;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    toml::node* next = table->get(parts[i]);
+    if (!next) {
+      table->insert(parts[i], toml::table{});
+      next = table->get(parts[i]);
+    }
+    table = next->as_table();
+    if (!table) {
+      throw InputError(fmt::format("{}: '{}' is not a table, cannot set '{}'", what,
+                                   fmt::join(parts.begin(), parts.begin() + i + 1, "."), key));
+    }
+  }
+  value.visit([&](auto&& v) { table->insert_or_assign(parts.back(), v); });
+}
+
+void apply_override(toml::table& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
+  }
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + assignment.substr(eq + 1));
+  } catch (const toml::parse_error&) {
+    parsed.insert("v", assignment.substr(eq + 1));  // a bare word is a string
+  }
+  set_path(root, assignment.substr(0, eq), *parsed.get("v"), fmt::format("--set {}", assignment));
+}
+
+std::string section_text(const std::vector<std::string>& path, toml::table table) {
+  toml::table wrapped = std::move(table);
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    toml::table outer;
+    outer.insert(*it, std::move(wrapped));
+    wrapped = std::move(outer);
+  }
+  std::ostringstream os;
+  os << wrapped;
+  return os.str() + "\n\n";
+}
 
 void ComponentConfig::read(const VisitFn& visit) const {
   Reader reader(*impl_);

@@ -10,6 +10,11 @@
 
 namespace svdd {
 
+bool is_resampling_scheme(const std::string& name) {
+  return name == "multinomial" || name == "systematic" || name == "stratified" ||
+         name == "residual";
+}
+
 ResamplingScheme resampling_scheme(const std::string& name) {
   if (name == "multinomial") return ResamplingScheme::multinomial;
   if (name == "systematic") return ResamplingScheme::systematic;

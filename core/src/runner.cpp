@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "csv.hpp"
+#include "seeding.hpp"
 #include "summary.hpp"
 #include "svdd/decoding_loop.hpp"
 #include "svdd/error.hpp"
@@ -27,25 +28,11 @@
 namespace svdd {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 // Every batch has its own generator, derived from the master seed, the run
 // label and the batch index: a batch gives the same samples whether it runs
 // first, last, or after a resume.
 uint64_t batch_seed(int64_t seed, const std::string& label, int64_t batch) {
-  return splitmix64(splitmix64(static_cast<uint64_t>(seed) ^ splitmix64(fnv1a(label))) +
-                    static_cast<uint64_t>(batch));
+  return stream_seed(seed, label, batch);
 }
 
 struct PreparedRun {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "svdd/params.hpp"
 
@@ -50,5 +51,21 @@ ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& o
 
 // Writes the fields of `visit` (current values) into a TOML table.
 toml::table write_params(const VisitFn& visit);
+
+// "a.b.c" -> {"a", "b", "c"}.
+std::vector<std::string> split_path(const std::string& key);
+
+// Sets root[a][b][c] = value for key "a.b.c", creating tables on the way;
+// `what` names the source in errors ("--set ...", "[sweep] ...").
+void set_path(toml::table& root, const std::string& key, const toml::node& value,
+              const std::string& what);
+
+// Applies one --set "key.path=value" (value in TOML syntax; a bare word is a
+// string).
+void apply_override(toml::table& root, const std::string& assignment);
+
+// One entry as TOML text under its table path ({"methods", "x"} ->
+// "[methods.x]\n..."), so files can be written in a chosen section order.
+std::string section_text(const std::vector<std::string>& path, toml::table table);
 
 }  // namespace svdd

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "chunking.hpp"
+#include "seeding.hpp"
 #include "svdd/decoding_loop.hpp"
 #include "svdd/error.hpp"
 #include "svdd/experiment.hpp"
@@ -89,52 +90,6 @@ struct TrainingFile {
   std::string effective_toml;  // [config.*] tables of the card
   std::string fingerprint;     // the effective configuration without epochs and output
 };
-
-std::vector<std::string> split_path(const std::string& key) {
-  std::vector<std::string> parts;
-  std::stringstream ss(key);
-  std::string part;
-  while (std::getline(ss, part, '.')) parts.push_back(part);
-  return parts;
-}
-
-// --set key.path=value: root[a][b] = value, creating tables on the way.
-void apply_override(toml::table& root, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  const auto parts = split_path(assignment.substr(0, eq == std::string::npos ? 0 : eq));
-  if (eq == std::string::npos || parts.empty() ||
-      std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); })) {
-    throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
-  }
-  toml::table parsed;
-  try {
-    parsed = toml::parse("v = " + assignment.substr(eq + 1));
-  } catch (const toml::parse_error&) {
-    parsed.insert("v", assignment.substr(eq + 1));  // a bare word is a string
-  }
-  toml::table* table = &root;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (!table->get(parts[i])) table->insert(parts[i], toml::table{});
-    table = table->get(parts[i])->as_table();
-    if (!table) {
-      throw InputError(fmt::format("--set {}: '{}' is not a table", assignment,
-                                   fmt::join(parts.begin(), parts.begin() + i + 1, ".")));
-    }
-  }
-  parsed.get("v")->visit([&](auto&& v) { table->insert_or_assign(parts.back(), v); });
-}
-
-std::string section_text(const std::vector<std::string>& path, toml::table table) {
-  toml::table wrapped = std::move(table);
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    toml::table outer;
-    outer.insert(*it, std::move(wrapped));
-    wrapped = std::move(outer);
-  }
-  std::ostringstream os;
-  os << wrapped;
-  return os.str() + "\n\n";
-}
 
 TrainingFile load_training_file(const ValueTrainingOptions& options, const Registry& registry) {
   TrainingFile tf;
@@ -218,27 +173,11 @@ TrainingFile load_training_file(const ValueTrainingOptions& options, const Regis
 // ---------------------------------------------------------------------------
 // Seeds, files, small statistics.
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 // Every random stream (a rollout batch, the split, the initial weights, an
 // epoch's shuffle) has its own generator, so a resumed run draws what an
 // uninterrupted one would.
 at::Generator generator_for(int64_t seed, const std::string& stream, int64_t index = 0) {
-  const uint64_t s =
-      splitmix64(splitmix64(static_cast<uint64_t>(seed) ^ splitmix64(fnv1a(stream))) +
-                 static_cast<uint64_t>(index));
-  return at::make_generator<at::CPUGeneratorImpl>(s);
+  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
 }
 
 std::filesystem::path beside(const std::filesystem::path& checkpoint, const std::string& suffix) {

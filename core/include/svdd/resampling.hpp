@@ -18,6 +18,9 @@ namespace svdd {
 // systematic, stratified and residual have lower variance than multinomial.
 enum class ResamplingScheme { multinomial, systematic, stratified, residual };
 
+// Whether `name` is one of "multinomial", "systematic", "stratified", "residual".
+SVDD_API bool is_resampling_scheme(const std::string& name);
+
 // "multinomial", "systematic", "stratified" or "residual"; throws InputError.
 SVDD_API ResamplingScheme resampling_scheme(const std::string& name);
 

@@ -36,9 +36,8 @@ struct FkParams {
     v.field("start", start, "steps taken before the first resampling");
     v.require(start >= 0, "start", "must be >= 0");
     v.field("resampling", resampling, "multinomial, systematic, stratified or residual");
-    v.require(resampling == "multinomial" || resampling == "systematic" ||
-                  resampling == "stratified" || resampling == "residual",
-              "resampling", "must be multinomial, systematic, stratified or residual");
+    v.require(is_resampling_scheme(resampling), "resampling",
+              "must be multinomial, systematic, stratified or residual");
     v.field("group_size", group_size,
             "particles per group, resampled only among themselves; 0: the whole batch");
     v.require(group_size >= 0, "group_size", "must be >= 0");

@@ -26,9 +26,8 @@ struct SmcParams {
     v.field("alpha", alpha, "temperature of the target p_pre exp(r/alpha)");
     v.require(alpha > 0.0, "alpha", "must be > 0");
     v.field("resampling", resampling, "multinomial, systematic, stratified or residual");
-    v.require(resampling == "multinomial" || resampling == "systematic" ||
-                  resampling == "stratified" || resampling == "residual",
-              "resampling", "must be multinomial, systematic, stratified or residual");
+    v.require(is_resampling_scheme(resampling), "resampling",
+              "must be multinomial, systematic, stratified or residual");
     v.field("ess_threshold", ess_threshold,
             "resample a group when its ESS / group size falls below this (1: every step)");
     v.require(ess_threshold >= 0.0 && ess_threshold <= 1.0, "ess_threshold", "must be in [0, 1]");

@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+#include "seeding.hpp"
 #include "svdd/error.hpp"
 #include "svdd/masked_diffusion.hpp"
 #include "svdd/registry.hpp"
@@ -144,13 +145,6 @@ class TokenCount final : public RewardOracle {
  private:
   int64_t id_;
 };
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // A fixed pseudo-random reward in [0, 1) for every distinct token string:
 // no structure a method could exploit, so only the value matters.
