@@ -2,6 +2,8 @@
 // isolation, SMC and FK steering towards the exact tilted target, beam,
 // SVDD-R, the rollout value and compute matching.
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "catch_torch.hpp"
 #include "svdd/guidance_gradient.hpp"
@@ -285,4 +287,47 @@ methods.svdd_r.replace_fraction = [0.001, 0.05]
   CHECK(tv_small < pretrained / 2);
   CHECK(tv_large > tv_small + 0.2);
   CHECK(large.rewards.mean().item<double>() > small.rewards.mean().item<double>());
+}
+
+TEST_CASE("SMC resamples exactly when the ESS falls below its threshold", "[unit][smc]") {
+  svdd::test::TempDir dir;
+  svdd::Registry registry;
+  svdd::register_core_components(registry);
+  auto file = dir.write("e.toml", categorical(R"(
+[methods.smc]
+type = "smc"
+alpha = 0.1
+value = "exact"
+group_size = 16
+ess_threshold = 0.6
+)",
+                                              32));
+  svdd::RunOptions options;
+  options.out_dir = dir.path() / "out";
+  options.progress = false;
+  svdd::run_experiment(
+      svdd::load_experiment(
+          file, {"experiment.samples=64", "experiment.batch_size=64", "experiment.threads=1"},
+          registry),
+      registry, options);
+  // Per step: the ESS (as a share of the particles, before resampling) lies
+  // in (0, 1]; resampling is reported at every step whose ESS fell below the
+  // threshold for some group, and always at the last step.
+  std::map<int, double> ess;
+  std::set<int> resampled;
+  for (const auto& row : svdd::read_csv(dir.path() / "out" / "diagnostics.csv")) {
+    const int step = std::stoi(row.at("step"));
+    if (row.at("name") == "ess_fraction") ess[step] = std::stod(row.at("value"));
+    if (row.at("name") == "resampled_groups") resampled.insert(step);
+  }
+  REQUIRE(ess.size() == 32);
+  for (const auto& [step, fraction] : ess) {
+    INFO("step " << step);
+    CHECK(fraction > 0.0);
+    CHECK(fraction <= 1.0 + 1e-12);
+    // A mean below the threshold means some group is below it.
+    if (fraction < 0.6) CHECK(resampled.count(step) == 1);
+  }
+  CHECK(resampled.count(1) == 1);
+  CHECK(resampled.size() > 1);
 }
