@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "gradient_guided.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/value_network.hpp"
@@ -27,29 +28,17 @@ struct ClassifierGuidanceParams {
   }
 };
 
-class ClassifierGuidance final : public Method {
+class ClassifierGuidance final : public GradientGuided {
  public:
   ClassifierGuidance(double scale, std::unique_ptr<ValueNetwork> network)
-      : scale_(scale), network_(std::move(network)) {}
-
-  bool needs_gradients() const override { return true; }
-
-  at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,
-                     DecodeContext& context) override {
-    at::Tensor steps = at::full({x_t.size(0)}, static_cast<int64_t>(step), at::kLong);
-    at::Tensor g = network_->gradient(x_t, steps).to(x_t.device());
-    if (context.model().domain().discrete()) {
-      return transition.sample_tilted(1, context.generator(), scale_ * g);
-    }
-    return transition.sample(1, context.generator()) + scale_ * g.view(x_t.sizes());
-  }
-
-  at::Tensor select(const StepCandidates& c, DecodeContext&) override {
-    return at::arange(c.parents.size(0), at::kLong);
-  }
+      : GradientGuided(scale), network_(std::move(network)) {}
 
  private:
-  double scale_;
+  at::Tensor gradient(Transition&, const at::Tensor& x_t, int step, DecodeContext&) override {
+    at::Tensor steps = at::full({x_t.size(0)}, static_cast<int64_t>(step), at::kLong);
+    return network_->gradient(x_t, steps);
+  }
+
   std::unique_ptr<ValueNetwork> network_;
 };
 

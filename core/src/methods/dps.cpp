@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "gradient_guided.hpp"
 #include "svdd/error.hpp"
 #include "svdd/guidance_gradient.hpp"
 #include "svdd/registry.hpp"
@@ -29,30 +30,21 @@ struct DpsParams {
   }
 };
 
-class Dps final : public Method {
+class Dps final : public GradientGuided {
  public:
   Dps(double scale, RewardOracle& reward, std::unique_ptr<RewardOracle> owned)
-      : scale_(scale), reward_(reward), owned_(std::move(owned)) {}
-
-  bool needs_gradients() const override { return true; }
-
-  at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,
-                     DecodeContext& context) override {
-    DiffusionModel& model = context.model();
-    if (model.domain().discrete()) {
-      at::Tensor g = x0_probability_reward_gradient(transition, reward_, model.domain());
-      return transition.sample_tilted(1, context.generator(), scale_ * g);
-    }
-    at::Tensor g = posterior_mean_reward_gradient(model, reward_, x_t, step);
-    return transition.sample(1, context.generator()) + scale_ * g;
-  }
-
-  at::Tensor select(const StepCandidates& c, DecodeContext&) override {
-    return at::arange(c.parents.size(0), at::kLong);
-  }
+      : GradientGuided(scale), reward_(reward), owned_(std::move(owned)) {}
 
  private:
-  double scale_;
+  at::Tensor gradient(Transition& transition, const at::Tensor& x_t, int step,
+                      DecodeContext& context) override {
+    DiffusionModel& model = context.model();
+    if (model.domain().discrete()) {
+      return x0_probability_reward_gradient(transition, reward_, model.domain());
+    }
+    return posterior_mean_reward_gradient(model, reward_, x_t, step);
+  }
+
   RewardOracle& reward_;
   std::unique_ptr<RewardOracle> owned_;
 };
