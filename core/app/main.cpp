@@ -66,7 +66,9 @@ int run_command(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw svdd::InputError(fmt::format("{} needs a value", a));
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
+        throw svdd::InputError(fmt::format("{} needs a value", a));
+      }
       return args[++i];
     };
     if (a == "--out")
@@ -110,7 +112,9 @@ int train_command(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw svdd::InputError(fmt::format("{} needs a value", a));
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
+        throw svdd::InputError(fmt::format("{} needs a value", a));
+      }
       return args[++i];
     };
     if (a == "--out")
