@@ -1,0 +1,66 @@
+#include "sequence_domain.hpp"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "svdd/error.hpp"
+
+namespace svdd::sequence {
+
+Alphabet alphabet_from(const std::string& name) {
+  if (name == "dna") return Alphabet::dna;
+  if (name == "rna") return Alphabet::rna;
+  throw InputError(fmt::format("alphabet: '{}' is neither \"dna\" nor \"rna\"", name));
+}
+
+const std::string& letters(Alphabet alphabet) {
+  static const std::string dna = "ACGT", rna = "ACGU";
+  return alphabet == Alphabet::dna ? dna : rna;
+}
+
+Domain sequence_domain(Alphabet alphabet, int64_t length) {
+  if (length < 1) throw InputError(fmt::format("length: must be at least 1, got {}", length));
+  Domain d;
+  d.name = alphabet == Alphabet::dna ? "sequence.dna" : "sequence.rna";
+  d.kind = Domain::Kind::discrete;
+  d.shape = {length};
+  d.vocab_size = 5;
+  d.mask_id = 4;
+  for (char c : letters(alphabet)) d.alphabet.emplace_back(1, c);
+  d.alphabet.emplace_back("_");
+  return d;
+}
+
+at::Tensor encode(const std::vector<std::string>& sequences, Alphabet alphabet, int64_t length) {
+  const std::string& abc = letters(alphabet);
+  at::Tensor out = at::empty({static_cast<int64_t>(sequences.size()), length}, at::kLong);
+  auto a = out.accessor<int64_t, 2>();
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const std::string& s = sequences[i];
+    const std::string shown = s.size() > 60 ? s.substr(0, 57) + "..." : s;
+    if (static_cast<int64_t>(s.size()) != length) {
+      throw InputError(fmt::format("sequence {} ('{}') has {} letters, expected {}", i, shown,
+                                   s.size(), length));
+    }
+    for (int64_t j = 0; j < length; ++j) {
+      const auto at = abc.find(static_cast<char>(std::toupper(static_cast<unsigned char>(s[j]))));
+      if (at == std::string::npos) {
+        throw InputError(fmt::format("sequence {} ('{}'), position {}: '{}' is not one of {}", i,
+                                     shown, j + 1, s[j], abc));
+      }
+      a[i][j] = static_cast<int64_t>(at);
+    }
+  }
+  return out;
+}
+
+bool is_nucleotide_domain(const Domain& domain) {
+  if (!domain.discrete() || domain.alphabet.size() < 4) return false;
+  std::string first;
+  for (int i = 0; i < 4; ++i) first += domain.alphabet[i];
+  return first == "ACGT" || first == "ACGU";
+}
+
+}  // namespace svdd::sequence
