@@ -18,6 +18,7 @@ void register_exact_value(Registry&);
 void register_learned_value(Registry&);
 void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
+void register_composite_reward(Registry&);
 
 void register_core_components(Registry& registry) {
   register_pretrained(registry);
@@ -35,6 +36,7 @@ void register_core_components(Registry& registry) {
   register_learned_value(registry);
   register_toy_categorical(registry);
   register_toy_gmm(registry);
+  register_composite_reward(registry);
 }
 
 }  // namespace svdd

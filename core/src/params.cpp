@@ -146,6 +146,17 @@ class Reader final : public ParamVisitor {
       value.config = make_component_config({}, config_.origin.nested(std::string(key)));
     }
   }
+  void field(std::string_view key, std::vector<ComponentSpec>& value, std::string_view) override {
+    const toml::node* node = find(key);
+    if (!node) return;
+    const toml::array* array = node->as_array();
+    if (!array) fail(key, "expected an array of components (names or tables with 'type')");
+    value.clear();
+    for (size_t i = 0; i < array->size(); ++i) {
+      value.push_back(component_spec_from(*array->get(i),
+                                          config_.origin.nested(fmt::format("{}[{}]", key, i))));
+    }
+  }
   void require(bool ok, std::string_view key, std::string_view message) override {
     if (!ok) fail(key, std::string(message));
   }
@@ -246,6 +257,11 @@ class Describer final : public ParamVisitor {
   void field(std::string_view k, ComponentSpec& v, std::string_view d) override {
     add(k, "component", v.type.empty() ? "(none)" : fmt::format("\"{}\"", v.type), d);
   }
+  void field(std::string_view k, std::vector<ComponentSpec>& v, std::string_view d) override {
+    std::vector<std::string> types;
+    for (const auto& spec : v) types.push_back(fmt::format("\"{}\"", spec.type));
+    add(k, "[component]", fmt::format("[{}]", fmt::join(types, ", ")), d);
+  }
   void require(bool, std::string_view, std::string_view) override {}
 
  private:
@@ -257,6 +273,12 @@ class Describer final : public ParamVisitor {
 class Writer final : public ParamVisitor {
  public:
   toml::table table;
+
+  static toml::table spec_table(const ComponentSpec& spec) {
+    toml::table nested = spec.config ? spec.config->impl().table : toml::table{};
+    nested.insert_or_assign("type", spec.type);
+    return nested;
+  }
 
   void field(std::string_view k, bool& v, std::string_view) override {
     table.insert_or_assign(k, v);
@@ -284,9 +306,12 @@ class Writer final : public ParamVisitor {
   }
   void field(std::string_view k, ComponentSpec& v, std::string_view) override {
     if (v.type.empty()) return;
-    toml::table nested = v.config ? v.config->impl().table : toml::table{};
-    nested.insert_or_assign("type", v.type);
-    table.insert_or_assign(k, std::move(nested));
+    table.insert_or_assign(k, spec_table(v));
+  }
+  void field(std::string_view k, std::vector<ComponentSpec>& v, std::string_view) override {
+    toml::array array;
+    for (const auto& spec : v) array.push_back(spec_table(spec));
+    table.insert_or_assign(k, std::move(array));
   }
   void require(bool, std::string_view, std::string_view) override {}
 };

@@ -120,8 +120,13 @@ std::unique_ptr<RewardOracle> Registry::make_reward(const ComponentSpec& spec,
                                                     const BuildContext& build,
                                                     const Domain& domain) const {
   const auto& entry = impl_->find(ComponentKind::reward, spec);
+  // Rewards made of rewards (composite) build their terms through here too.
+  BuildContext nested = build;
+  nested.make_reward = [this, build](const ComponentSpec& term, const Domain& d) {
+    return make_reward(term, build, d);
+  };
   return located(
-      spec, [&] { return std::get<RewardMaker>(entry.make)(*config_of(spec), build, domain); });
+      spec, [&] { return std::get<RewardMaker>(entry.make)(*config_of(spec), nested, domain); });
 }
 
 std::unique_ptr<ValueEstimator> Registry::make_value(const ComponentSpec& spec,

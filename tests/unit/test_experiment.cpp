@@ -123,3 +123,38 @@ TEST_CASE("the effective configuration fills in defaults and reloads", "[unit][c
   auto again = load(e.effective_toml);
   CHECK(again.effective_toml == e.effective_toml);
 }
+
+TEST_CASE("composite rewards add weighted terms and locate bad ones", "[unit][config]") {
+  const std::string head = R"([model]
+type = "toy.categorical"
+[methods.p]
+type = "pretrained"
+[reward]
+type = "composite"
+)";
+  svdd::test::ToyFixture toy(head + R"(terms = [
+  { type = "toy.token_count", token = "A" },
+  { type = "toy.token_count", token = "B" },
+]
+weights = [1.0, -0.5]
+)");
+  at::Tensor x = at::tensor({0L, 0L, 1L, 2L, 1L, 1L, 1L, 1L}).view({2, 4});  // AABC, BBBB
+  at::Tensor r = toy.reward().score(svdd::Samples(x, toy.model().domain()));
+  CHECK(r[0].item<double>() == Approx(0.5 - 0.5 * 0.25));
+  CHECK(r[1].item<double>() == Approx(-0.5));
+  CHECK(toy.reward().differentiable());
+  CHECK_THAT(toy.experiment().effective_toml, Contains("weights = [ 1.0, -0.5 ]"));
+
+  CHECK_THAT(
+      load_error(head + "terms = [ { type = \"toy.token_count\" } ]\nweights = [1.0, 2.0]\n"),
+      Contains("[reward] weights: must have one weight per term"));
+  std::string bad = head + "terms = [ \"toy.hash_reward\", { type = \"toy.nope\" } ]\n";
+  svdd::test::TempDir dir;
+  auto registry = core_registry();
+  auto experiment = svdd::load_experiment(dir.write("e.toml", bad), {}, registry);
+  CHECK_THROWS_WITH(
+      registry.make_reward(
+          experiment.runs[0].reward, svdd::BuildContext{},
+          svdd::test::ToyFixture(head + "terms = [\"toy.hash_reward\"]\n").model().domain()),
+      Contains("[reward.terms[1]] type: unknown reward 'toy.nope'"));
+}

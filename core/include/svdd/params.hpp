@@ -60,6 +60,9 @@ class SVDD_API ParamVisitor {
                      std::string_view doc) = 0;
   virtual void field(std::string_view key, FilePath& value, std::string_view doc) = 0;
   virtual void field(std::string_view key, ComponentSpec& value, std::string_view doc) = 0;
+  // An array of components: [ "name", { type = "...", ... }, ... ].
+  virtual void field(std::string_view key, std::vector<ComponentSpec>& value,
+                     std::string_view doc) = 0;
   // Refuses the value read for `key` unless `ok`. Only the reading visitor
   // acts on it; listing and writing ignore it.
   virtual void require(bool ok, std::string_view key, std::string_view message) = 0;

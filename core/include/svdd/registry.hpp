@@ -25,6 +25,9 @@ struct BuildContext {
   std::string device = "cpu";      // torch device for networks and tensors
   int64_t chunk_rows = 4096;       // most rows in one batched network call
   std::filesystem::path data_dir;  // the shared data folder ($SVDD_DATA_DIR)
+  // Builds a nested reward (the terms of a composite); the registry sets it
+  // for every reward factory it calls.
+  std::function<std::unique_ptr<RewardOracle>(const ComponentSpec&, const Domain&)> make_reward;
 };
 
 // What a value estimator is built from. `alpha` is the guiding method's
