@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,37 +61,57 @@ Loaded load_components() {
   return loaded;
 }
 
-int run_command(const std::vector<std::string>& args) {
-  std::string file, out, resume;
-  std::vector<std::string> sets;
-  bool progress = true;
+// Parsed command arguments: at most one positional file, options that take
+// a value ("--out DIR" or "--out=DIR"; repeatable), and flags.
+struct Arguments {
+  std::string file;
+  std::map<std::string, std::vector<std::string>> values;
+  std::set<std::string> flags;
+
+  std::string value(const std::string& option) const {
+    auto it = values.find(option);
+    return it == values.end() ? "" : it->second.back();
+  }
+  std::vector<std::string> all(const std::string& option) const {
+    auto it = values.find(option);
+    return it == values.end() ? std::vector<std::string>{} : it->second;
+  }
+};
+
+Arguments parse_arguments(const std::vector<std::string>& args, const std::set<std::string>& valued,
+                          const std::set<std::string>& flags) {
+  Arguments parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
+    const auto eq = a.find('=');
+    const std::string option = a.substr(0, eq);
+    if (valued.count(option)) {
+      if (eq != std::string::npos) {
+        parsed.values[option].push_back(a.substr(eq + 1));
+      } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+        parsed.values[option].push_back(args[++i]);
+      } else {
         throw svdd::InputError(fmt::format("{} needs a value", a));
       }
-      return args[++i];
-    };
-    if (a == "--out")
-      out = next();
-    else if (a == "--set")
-      sets.push_back(next());
-    else if (a.rfind("--set=", 0) == 0)
-      sets.push_back(a.substr(6));
-    else if (a == "--resume")
-      resume = next();
-    else if (a == "--no-progress")
-      progress = false;
-    else if (a.rfind("--", 0) == 0)
+    } else if (flags.count(a)) {
+      parsed.flags.insert(a);
+    } else if (a.rfind("--", 0) == 0) {
       throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
-    else if (file.empty())
-      file = a;
-    else
+    } else if (parsed.file.empty()) {
+      parsed.file = a;
+    } else {
       throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
+    }
   }
+  return parsed;
+}
+
+int run_command(const std::vector<std::string>& args) {
+  const Arguments a = parse_arguments(args, {"--out", "--set", "--resume"}, {"--no-progress"});
+  std::string file = a.file, out = a.value("--out");
+  const std::string resume = a.value("--resume");
   if (!resume.empty()) {
-    if (!file.empty() || !sets.empty() || !out.empty()) {
+    if (!file.empty() || !a.all("--set").empty() || !out.empty()) {
       throw svdd::InputError(
           "--resume DIR takes no experiment file, --set or --out: it continues DIR as configured");
     }
@@ -98,43 +120,23 @@ int run_command(const std::vector<std::string>& args) {
   }
   if (file.empty()) throw svdd::InputError("svdd run needs an experiment file (see svdd help)");
   Loaded loaded = load_components();
-  svdd::Experiment experiment = svdd::load_experiment(file, sets, loaded.registry);
+  svdd::Experiment experiment = svdd::load_experiment(file, a.all("--set"), loaded.registry);
   svdd::RunOptions options;
   options.out_dir = out;
   options.resume = !resume.empty();
-  options.progress = progress;
+  options.progress = !a.flags.count("--no-progress");
   svdd::run_experiment(experiment, loaded.registry, options);
   return 0;
 }
 
 int train_command(const std::vector<std::string>& args) {
+  const Arguments a = parse_arguments(args, {"--out", "--set"}, {"--resume"});
+  if (a.file.empty()) throw svdd::InputError("svdd train needs a training file (see svdd help)");
   svdd::ValueTrainingOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
-        throw svdd::InputError(fmt::format("{} needs a value", a));
-      }
-      return args[++i];
-    };
-    if (a == "--out")
-      options.out = next();
-    else if (a == "--set")
-      options.overrides.push_back(next());
-    else if (a.rfind("--set=", 0) == 0)
-      options.overrides.push_back(a.substr(6));
-    else if (a == "--resume")
-      options.resume = true;
-    else if (a.rfind("--", 0) == 0)
-      throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", a));
-    else if (options.file.empty())
-      options.file = a;
-    else
-      throw svdd::InputError(fmt::format("unexpected argument {} (see svdd help)", a));
-  }
-  if (options.file.empty()) {
-    throw svdd::InputError("svdd train needs a training file (see svdd help)");
-  }
+  options.file = a.file;
+  options.out = a.value("--out");
+  options.overrides = a.all("--set");
+  options.resume = a.flags.count("--resume") > 0;
   Loaded loaded = load_components();
   svdd::train_value_network(options, loaded.registry);
   return 0;

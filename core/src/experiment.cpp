@@ -2,13 +2,17 @@
 // (see experiment.hpp).
 #include "svdd/experiment.hpp"
 
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "svdd/error.hpp"
+#include "svdd/version.hpp"
 #include "toml_config.hpp"
 
 namespace svdd {
@@ -34,6 +38,22 @@ void ExperimentSettings::visit(ParamVisitor& v) {
   FilePath data{data_dir};
   v.field("data_dir", data, "the shared data folder (default $SVDD_DATA_DIR or ../shared/data)");
   data_dir = data.path;
+}
+
+void ExperimentSettings::check_device() const {
+  if (device.rfind("cuda", 0) == 0 && !at::hasCUDA()) {
+    throw InputError(fmt::format(
+        "[experiment] device = \"{}\": this libtorch ({}) was built without CUDA or sees no GPU; "
+        "use device = \"cpu\"",
+        device, torch_version()));
+  }
+}
+
+int64_t ExperimentSettings::apply_threads() const {
+  const int64_t n =
+      threads > 0 ? threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  at::set_num_threads(static_cast<int>(n));
+  return n;
 }
 
 std::filesystem::path default_data_dir() {

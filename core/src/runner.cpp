@@ -298,15 +298,6 @@ std::filesystem::path output_dir(const Experiment& experiment, const RunOptions&
   return std::filesystem::path("runs") / experiment.settings.name;
 }
 
-void check_device(const std::string& device) {
-  if (device.rfind("cuda", 0) == 0 && !at::hasCUDA()) {
-    throw InputError(fmt::format(
-        "[experiment] device = \"{}\": this libtorch ({}) was built without CUDA or sees no GPU; "
-        "use device = \"cpu\"",
-        device, torch_version()));
-  }
-}
-
 }  // namespace
 
 namespace {
@@ -509,14 +500,11 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
         "choose another --out",
         dir.string(), dir.string()));
   }
-  for (const auto& run : experiment.runs) check_device(run.settings.device);
+  for (const auto& run : experiment.runs) run.settings.check_device();
   std::filesystem::create_directories(dir);
   LogFile log(dir / "run.log");
 
-  const int64_t threads = experiment.settings.threads > 0
-                              ? experiment.settings.threads
-                              : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  at::set_num_threads(static_cast<int>(threads));
+  const int64_t threads = experiment.settings.apply_threads();
   spdlog::info("svdd {} (libtorch {}), {} runs, {} threads, output {}", version(), torch_version(),
                experiment.runs.size(), threads, dir.string());
 

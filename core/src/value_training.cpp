@@ -548,15 +548,6 @@ void write_card(const std::filesystem::path& file, const TrainingFile& tf,
   if (!out) throw RuntimeFailure(fmt::format("cannot write {}", file.string()));
 }
 
-void check_device(const std::string& device) {
-  if (device.rfind("cuda", 0) == 0 && !at::hasCUDA()) {
-    throw InputError(fmt::format(
-        "[experiment] device = \"{}\": this libtorch ({}) was built without CUDA or sees no GPU; "
-        "use device = \"cpu\"",
-        device, torch_version()));
-  }
-}
-
 }  // namespace
 
 ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
@@ -564,7 +555,7 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
   const TrainingFile tf = load_training_file(options, registry);
   const auto& p = tf.params;
   const auto& settings = tf.settings;
-  check_device(settings.device);
+  settings.check_device();
   BuildContext build;
   build.device = settings.device;
   build.chunk_rows = settings.chunk_rows;
@@ -589,10 +580,7 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
     refuse("holdout_fraction", fmt::format("holds out all {} rollouts", p.rollouts));
   }
 
-  const int64_t threads = settings.threads > 0
-                              ? settings.threads
-                              : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  at::set_num_threads(static_cast<int>(threads));
+  const int64_t threads = settings.apply_threads();
   std::filesystem::create_directories(tf.checkpoint.parent_path());
   const auto card_file = value_card_path(tf.checkpoint);
   const auto state_file = beside(tf.checkpoint, ".resume.pt");

@@ -29,6 +29,10 @@ struct ExperimentSettings {
   std::filesystem::path data_dir;
 
   void visit(ParamVisitor& v);
+  // Refuses (InputError) a device this libtorch cannot use.
+  void check_device() const;
+  // Sets libtorch's CPU threads (0: all cores); returns how many.
+  int64_t apply_threads() const;
 };
 
 // One run: a method under one combination of sweep values.
