@@ -32,10 +32,13 @@ Usage:
   svdd run --resume DIR
       Continue an interrupted run without redoing its finished batches.
   svdd train FILE.toml [--out CHECKPOINT] [--set key.path=value ...] [--resume]
-      SVDD-MC: train a value network on rollouts of the pretrained model;
-      write CHECKPOINT NAME.pt (default: [value_training] output), its card
-      NAME.card.toml and the state NAME.resume.pt that --resume continues.
-      Use it with value = { type = "learned", checkpoint = "NAME.pt" }.
+      Train a network and write CHECKPOINT NAME.pt with its card
+      NAME.card.toml. A file with [training] runs the trainer its type
+      names (a plugin's diffusion denoiser or reward oracle; see the
+      trainers in svdd list). A file with [value_training] trains an
+      SVDD-MC value network on rollouts of the pretrained model and also
+      writes NAME.resume.pt, which --resume continues; use it with
+      value = { type = "learned", checkpoint = "NAME.pt" }.
   svdd list
       Plugins, components and each component's parameters with defaults.
   svdd --version
@@ -138,7 +141,16 @@ int train_command(const std::vector<std::string>& args) {
   options.overrides = a.all("--set");
   options.resume = a.flags.count("--resume") > 0;
   Loaded loaded = load_components();
-  svdd::train_value_network(options, loaded.registry);
+  if (svdd::is_trainer_file(options.file)) {
+    if (options.resume) {
+      throw svdd::InputError(fmt::format(
+          "{}: --resume continues only [value_training] files; a [training] run starts afresh",
+          a.file));
+    }
+    svdd::train_component({options.file, options.overrides, options.out}, loaded.registry);
+  } else {
+    svdd::train_value_network(options, loaded.registry);
+  }
   return 0;
 }
 
@@ -153,8 +165,9 @@ int list_command() {
   }
   fmt::print("Plugin folders searched:\n");
   for (const auto& folder : svdd::plugin_search_path()) fmt::print("  {}\n", folder.string());
-  for (auto kind : {svdd::ComponentKind::model, svdd::ComponentKind::reward,
-                    svdd::ComponentKind::value, svdd::ComponentKind::method}) {
+  for (auto kind :
+       {svdd::ComponentKind::model, svdd::ComponentKind::reward, svdd::ComponentKind::value,
+        svdd::ComponentKind::method, svdd::ComponentKind::metric, svdd::ComponentKind::trainer}) {
     fmt::print("\n{}s:\n", svdd::to_string(kind));
     for (const auto& c : loaded.registry.components()) {
       if (c.kind != kind) continue;

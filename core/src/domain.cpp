@@ -12,6 +12,7 @@
 #include "svdd/masked_diffusion.hpp"
 #include "svdd/method.hpp"
 #include "svdd/reward_oracle.hpp"
+#include "svdd/sample_set_metric.hpp"
 #include "svdd/value_estimator.hpp"
 #include "svdd/version.hpp"
 
@@ -25,6 +26,7 @@ at::Tensor Transition::sample_tilted(int64_t, at::Generator&, const at::Tensor&)
 ExactDistribution::~ExactDistribution() = default;
 DiffusionModel::~DiffusionModel() = default;
 RewardOracle::~RewardOracle() = default;
+SampleSetMetric::~SampleSetMetric() = default;
 ValueEstimator::~ValueEstimator() = default;
 DecodeContext::~DecodeContext() = default;
 Method::~Method() = default;

@@ -72,8 +72,8 @@ std::filesystem::path default_data_dir() {
 
 namespace {
 
-const std::vector<std::string> kTopLevel{"experiment", "model",   "reward",
-                                         "eval",       "methods", "sweep"};
+const std::vector<std::string> kTopLevel{"experiment", "model",   "reward", "eval",
+                                         "metrics",    "methods", "sweep"};
 
 void flatten_sweep(const toml::table& table, const std::string& prefix,
                    std::vector<std::pair<std::string, const toml::array*>>& out,
@@ -146,7 +146,7 @@ std::vector<std::string> ordered_names(const toml::table& table, const std::stri
 
 struct Specs {
   ComponentSpec model, reward, method;
-  std::vector<std::pair<std::string, ComponentSpec>> evals;
+  std::vector<std::pair<std::string, ComponentSpec>> evals, metrics;
 };
 
 Specs specs_of(const toml::table& root, const std::string& method, const ConfigOrigin& top) {
@@ -156,15 +156,22 @@ Specs specs_of(const toml::table& root, const std::string& method, const ConfigO
   specs.reward = component_spec_from(*root.get("reward"), at("reward"));
   const toml::table& methods = *root.get("methods")->as_table();
   specs.method = component_spec_from(*methods.get(method), at("methods." + method));
-  if (const toml::node* eval = root.get("eval")) {
-    const toml::table* evals = eval->as_table();
-    if (!evals)
+  // [eval.<name>] and [metrics.<name>]: named components in file order.
+  auto named = [&](const std::string& key,
+                   std::vector<std::pair<std::string, ComponentSpec>>& out) {
+    const toml::node* node = root.get(key);
+    if (!node) return;
+    const toml::table* tables = node->as_table();
+    if (!tables) {
       throw InputError(
-          fmt::format("{}: 'eval' must be a table of tables", top.sources->locate("eval")));
-    for (const auto& name : ordered_names(*evals, "eval", *top.sources)) {
-      specs.evals.emplace_back(name, component_spec_from(*evals->get(name), at("eval." + name)));
+          fmt::format("{}: '{}' must be a table of tables", top.sources->locate(key), key));
     }
-  }
+    for (const auto& name : ordered_names(*tables, key, *top.sources)) {
+      out.emplace_back(name, component_spec_from(*tables->get(name), at(key + "." + name)));
+    }
+  };
+  named("eval", specs.evals);
+  named("metrics", specs.metrics);
   return specs;
 }
 
@@ -319,6 +326,7 @@ Experiment load_experiment(const std::filesystem::path& file,
       plan.model = specs.model;
       plan.reward = specs.reward;
       plan.evals = specs.evals;
+      plan.metrics = specs.metrics;
       plan.method_spec = specs.method;
       plan.settings = read_settings(run_root, top);
       // Validates every table now, before any work.
@@ -326,6 +334,8 @@ Experiment load_experiment(const std::filesystem::path& file,
       registry.effective_toml(ComponentKind::reward, plan.reward);
       for (const auto& [eval_name, spec] : plan.evals)
         registry.effective_toml(ComponentKind::reward, spec);
+      for (const auto& [metric_name, spec] : plan.metrics)
+        registry.effective_toml(ComponentKind::metric, spec);
       registry.effective_toml(ComponentKind::method, plan.method_spec);
       experiment.runs.push_back(std::move(plan));
 
@@ -354,6 +364,9 @@ Experiment load_experiment(const std::filesystem::path& file,
   text += section_text({"reward"}, effective(ComponentKind::reward, specs.reward));
   for (const auto& [eval_name, spec] : specs.evals) {
     text += section_text({"eval", eval_name}, effective(ComponentKind::reward, spec));
+  }
+  for (const auto& [metric_name, spec] : specs.metrics) {
+    text += section_text({"metrics", metric_name}, effective(ComponentKind::metric, spec));
   }
   for (const auto& method : method_names) {
     auto spec = component_spec_from(*methods.get(method),

@@ -2,6 +2,7 @@
 #include "svdd/masked_diffusion.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
 #include <limits>
@@ -134,6 +135,48 @@ class MaskedDiffusion final : public DiffusionModel {
 };
 
 }  // namespace
+
+at::Tensor masked_diffusion_loss(MaskedDenoiser& denoiser, const at::Tensor& x0,
+                                 const at::Tensor& t, int64_t mask_id, const at::Tensor& uniforms) {
+  if (x0.dim() != 2 || t.dim() != 1 || t.size(0) != x0.size(0) || uniforms.sizes() != x0.sizes()) {
+    throw RuntimeFailure(
+        fmt::format("masked_diffusion_loss: x0 {}, t {} and uniforms {} do not fit",
+                    shape_text(x0.sizes()), shape_text(t.sizes()), shape_text(uniforms.sizes())));
+  }
+  const at::Tensor tt = t.to(x0.device(), at::kFloat);
+  at::Tensor masked = uniforms.to(x0.device()).lt(tt.unsqueeze(1));
+  at::Tensor x_t = at::where(masked, at::full_like(x0, mask_id), x0);
+  at::Tensor logits = denoiser.logits(x_t, tt);
+  // The mask token is never a clean token.
+  at::Tensor no_mask = at::zeros({logits.size(2)}, logits.options().requires_grad(false));
+  no_mask[mask_id] = -std::numeric_limits<float>::infinity();
+  at::Tensor log_p = (logits + no_mask).log_softmax(-1);
+  at::Tensor nll = -log_p.gather(2, x0.unsqueeze(2)).squeeze(2);  // [B, L]
+  return (nll * masked.to(nll.scalar_type())).sum(1) / tt;
+}
+
+at::Tensor masked_diffusion_elbo(MaskedDenoiser& denoiser, const at::Tensor& x0, int64_t mask_id,
+                                 int64_t t_points, const std::vector<uint64_t>& row_seeds) {
+  if (t_points < 1) throw InputError("masked_diffusion_elbo: t_points must be at least 1");
+  const int64_t rows = x0.size(0), length = x0.size(1);
+  if (static_cast<int64_t>(row_seeds.size()) != rows) {
+    throw RuntimeFailure("masked_diffusion_elbo: one seed per row is needed");
+  }
+  // uniforms[k] [B, L]: row i's draws for grid point k, from its own stream.
+  at::Tensor uniforms = at::empty({t_points, rows, length}, at::kFloat);
+  for (int64_t i = 0; i < rows; ++i) {
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(row_seeds[i]);
+    uniforms.select(1, i).uniform_(0, 1, g);
+  }
+  at::Tensor total = at::zeros({rows}, at::kDouble);
+  for (int64_t k = 0; k < t_points; ++k) {
+    const float t = (static_cast<float>(k) + 0.5f) / static_cast<float>(t_points);
+    at::Tensor ts = at::full({rows}, t, at::kFloat);
+    total +=
+        masked_diffusion_loss(denoiser, x0, ts, mask_id, uniforms[k]).to(at::kCPU, at::kDouble);
+  }
+  return -total / static_cast<double>(t_points);
+}
 
 std::unique_ptr<DiffusionModel> make_masked_diffusion(
     Domain domain, std::shared_ptr<MaskedDenoiser> denoiser, MaskedDiffusionOptions options,

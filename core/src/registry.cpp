@@ -21,6 +21,10 @@ const char* to_string(ComponentKind kind) {
       return "value";
     case ComponentKind::method:
       return "method";
+    case ComponentKind::metric:
+      return "metric";
+    case ComponentKind::trainer:
+      return "trainer";
   }
   return "?";
 }
@@ -31,7 +35,7 @@ struct Registry::Impl {
     std::string summary;
     ParamSchema schema;
     std::string origin = "core";
-    std::variant<ModelMaker, RewardMaker, ValueMaker, MethodMaker> make;
+    std::variant<ModelMaker, RewardMaker, ValueMaker, MethodMaker, MetricMaker, TrainerMaker> make;
   };
   std::map<std::string, Entry> entries;  // key: "<kind>/<name>"
 
@@ -78,6 +82,13 @@ void Registry::add_value_maker(std::string n, std::string s, ParamSchema p, Valu
 }
 void Registry::add_method_maker(std::string n, std::string s, ParamSchema p, MethodMaker m) {
   impl_->add(ComponentKind::method, std::move(n), std::move(s), std::move(p), std::move(m));
+}
+
+void Registry::add_metric_maker(std::string n, std::string s, ParamSchema p, MetricMaker m) {
+  impl_->add(ComponentKind::metric, std::move(n), std::move(s), std::move(p), std::move(m));
+}
+void Registry::add_trainer_maker(std::string n, std::string s, ParamSchema p, TrainerMaker m) {
+  impl_->add(ComponentKind::trainer, std::move(n), std::move(s), std::move(p), std::move(m));
 }
 
 namespace {
@@ -139,6 +150,22 @@ std::unique_ptr<Method> Registry::make_method(const ComponentSpec& spec,
                                               const MethodDeps& deps) const {
   const auto& entry = impl_->find(ComponentKind::method, spec);
   return located(spec, [&] { return std::get<MethodMaker>(entry.make)(*config_of(spec), deps); });
+}
+
+std::unique_ptr<SampleSetMetric> Registry::make_metric(const ComponentSpec& spec,
+                                                       const BuildContext& build,
+                                                       const Domain& domain) const {
+  const auto& entry = impl_->find(ComponentKind::metric, spec);
+  return located(
+      spec, [&] { return std::get<MetricMaker>(entry.make)(*config_of(spec), build, domain); });
+}
+
+void Registry::train(const ComponentSpec& spec, const TrainContext& context) const {
+  const auto& entry = impl_->find(ComponentKind::trainer, spec);
+  // Only reading the table is located: a failure while training is not the
+  // configuration's fault and keeps its own kind.
+  const auto config = config_of(spec);
+  std::get<TrainerMaker>(entry.make)(*config, context);
 }
 
 bool Registry::contains(ComponentKind kind, const std::string& name) const {

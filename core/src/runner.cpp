@@ -19,10 +19,11 @@
 #include <thread>
 
 #include "csv.hpp"
-#include "seeding.hpp"
+#include "file_writing.hpp"
 #include "summary.hpp"
 #include "svdd/decoding_loop.hpp"
 #include "svdd/error.hpp"
+#include "svdd/seeding.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
@@ -42,6 +43,7 @@ struct PreparedRun {
   std::shared_ptr<DiffusionModel> model;
   std::shared_ptr<RewardOracle> reward;
   std::vector<std::pair<std::string, std::shared_ptr<RewardOracle>>> evals;
+  std::vector<std::pair<std::string, std::shared_ptr<SampleSetMetric>>> metrics;
   Cost cost;
   std::unique_ptr<DiffusionModel> counted_model;
   std::unique_ptr<RewardOracle> counted_reward;
@@ -136,6 +138,7 @@ std::vector<std::unique_ptr<PreparedRun>> prepare(const Experiment& experiment,
                                                   const Registry& registry) {
   std::map<std::string, std::shared_ptr<DiffusionModel>> models;
   std::map<std::string, std::shared_ptr<RewardOracle>> rewards;
+  std::map<std::string, std::shared_ptr<SampleSetMetric>> metrics;
   std::vector<std::unique_ptr<PreparedRun>> runs;
   for (const auto& plan : experiment.runs) {
     auto run = std::make_unique<PreparedRun>();
@@ -159,6 +162,13 @@ std::vector<std::unique_ptr<PreparedRun>> prepare(const Experiment& experiment,
     };
     run->reward = reward_for(plan.reward);
     for (const auto& [name, spec] : plan.evals) run->evals.emplace_back(name, reward_for(spec));
+    for (const auto& [name, spec] : plan.metrics) {
+      const std::string key =
+          model_key + "|" + spec.type + registry.effective_toml(ComponentKind::metric, spec);
+      auto& metric = metrics[key];
+      if (!metric) metric = registry.make_metric(spec, run->build, model->domain());
+      run->metrics.emplace_back(name, metric);
+    }
     run->counted_model = counted(*run->model, run->cost);
     run->counted_reward = counted(*run->reward, run->model->domain(), run->cost,
                                   plan.settings.chunk_rows, plan.reward.type);
@@ -192,13 +202,6 @@ at::Tensor target_bins(const ExactDistribution& exact, RewardOracle& reward, con
   }
   at::Tensor w = log_w.softmax(0);
   return at::zeros({exact.num_bins()}, at::kDouble).index_add_(0, q.bin, w);
-}
-
-std::string now_text() {
-  std::time_t t = std::time(nullptr);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buffer;
 }
 
 std::string bins_text(const std::map<int64_t, int64_t>& bins) {
@@ -339,7 +342,7 @@ void write_config(const std::filesystem::path& dir, const Experiment& experiment
       "# Seeds: the generator of batch b of run R is seeded with\n"
       "#   splitmix64(splitmix64(seed ^ splitmix64(fnv1a(R))) + b)\n"
       "# from [experiment] seed = {}.\n\n{}\n",
-      version(), torch_version(), now_text(), dir.string(), experiment.settings.seed,
+      version(), torch_version(), utc_now_text(), dir.string(), experiment.settings.seed,
       experiment.effective_toml);
 }
 
@@ -349,8 +352,10 @@ std::string summarise(const OutputFiles& files,
                       const std::vector<std::string>& eval_names) {
   auto totals = read_totals(files.batches());
   std::map<std::string, RunResults> by_run;
+  std::map<std::string, std::vector<std::string>> decoded;
   for (const auto& row : read_csv(files.samples())) {
     auto& r = by_run[row.at("run")];
+    decoded[row.at("run")].push_back(row.at("sample"));
     if (r.evals.empty()) {
       for (const auto& name : eval_names) r.evals.emplace_back(name, std::vector<double>{});
     }
@@ -369,6 +374,9 @@ std::string summarise(const OutputFiles& files,
     r.run = label;
     r.cost = total.cost;
     if (total.diversity_pairs > 0) r.diversity = total.diversity_sum / total.diversity_pairs;
+    for (const auto& [name, metric] : run->metrics) {
+      r.metrics.emplace_back(name, metric->compute(decoded[label]));
+    }
     if (run->target) {
       int64_t count_all = 0;
       for (const auto& [bin, count] : total.bins) count_all += count;

@@ -48,6 +48,11 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
     for (const auto& [name, values] : runs.front().evals) eval_names.push_back(name);
   }
   for (const auto& name : eval_names) header.push_back(fmt::format("eval_{}_median", name));
+  std::vector<std::string> metric_names;
+  if (!runs.empty()) {
+    for (const auto& [name, value] : runs.front().metrics) metric_names.push_back(name);
+  }
+  for (const auto& name : metric_names) header.push_back(name);
   const bool has_target = std::any_of(
       runs.begin(), runs.end(), [](const RunResults& r) { return r.target_distance.has_value(); });
   header.push_back("diversity");
@@ -78,6 +83,11 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
       auto it = std::find_if(run.evals.begin(), run.evals.end(),
                              [&](auto& e) { return e.first == name; });
       row.cells.push_back(it == run.evals.end() ? "" : number(median(it->second)));
+    }
+    for (const auto& name : metric_names) {
+      auto it = std::find_if(run.metrics.begin(), run.metrics.end(),
+                             [&](auto& m) { return m.first == name; });
+      row.cells.push_back(it == run.metrics.end() ? "" : number(it->second));
     }
     row.cells.push_back(run.diversity ? number(*run.diversity) : "");
     if (has_target) row.cells.push_back(run.target_distance ? number(*run.target_distance) : "");

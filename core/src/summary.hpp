@@ -15,6 +15,7 @@ struct RunResults {
   std::string method, run;
   std::vector<double> rewards;
   std::vector<std::pair<std::string, std::vector<double>>> evals;  // name -> per sample
+  std::vector<std::pair<std::string, double>> metrics;             // [metrics.<name>]
   Cost cost;
   std::optional<double> diversity;  // mean pairwise distance within batches
   std::optional<double> target_distance;

@@ -20,10 +20,11 @@
 #include <thread>
 
 #include "chunking.hpp"
-#include "seeding.hpp"
+#include "file_writing.hpp"
 #include "svdd/decoding_loop.hpp"
 #include "svdd/error.hpp"
 #include "svdd/experiment.hpp"
+#include "svdd/seeding.hpp"
 #include "svdd/value_network.hpp"
 #include "svdd/version.hpp"
 #include "toml_config.hpp"
@@ -194,15 +195,6 @@ torch::Tensor text_tensor(const std::string& text) {
 std::string tensor_text(const torch::Tensor& t) {
   torch::Tensor bytes = t.to(torch::kCPU).contiguous();
   return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-}
-
-// Writes through a temporary file so an interruption never leaves half a file.
-template <class F>
-void write_atomically(const std::filesystem::path& file, F&& write) {
-  auto tmp = file;
-  tmp += ".tmp";
-  write(tmp);
-  std::filesystem::rename(tmp, file);
 }
 
 double pearson(const torch::Tensor& a, const torch::Tensor& b) {
@@ -485,13 +477,6 @@ std::vector<ValueBucketReport> bucket_reports(const torch::Tensor& prediction, c
   return out;
 }
 
-std::string now_text() {
-  std::time_t t = std::time(nullptr);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buffer;
-}
-
 void write_card(const std::filesystem::path& file, const TrainingFile& tf,
                 const ValueNetwork& network, const ValueTrainingReport& report) {
   toml::table top;
@@ -500,7 +485,7 @@ void write_card(const std::filesystem::path& file, const TrainingFile& tf,
   top.insert("seed", tf.settings.seed);
   top.insert("svdd_version", version());
   top.insert("libtorch_version", torch_version());
-  top.insert("written", now_text());
+  top.insert("written", utc_now_text());
 
   toml::table results;
   results.insert("epochs", report.epochs);
@@ -582,7 +567,7 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
 
   const int64_t threads = settings.apply_threads();
   std::filesystem::create_directories(tf.checkpoint.parent_path());
-  const auto card_file = value_card_path(tf.checkpoint);
+  const auto card_file = card_path(tf.checkpoint);
   const auto state_file = beside(tf.checkpoint, ".resume.pt");
   const auto rollouts_file = beside(tf.checkpoint, ".rollouts.pt");
   if (options.resume) {

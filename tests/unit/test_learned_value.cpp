@@ -297,7 +297,7 @@ TEST_CASE("a learned value without a usable checkpoint is refused clearly", "[le
   SECTION("a checkpoint that is not the network its card describes") {
     TempDir dir;
     std::filesystem::copy_file(t.checkpoint, dir.path() / "v.pt");
-    std::string card = read_text(svdd::value_card_path(t.checkpoint));
+    std::string card = read_text(svdd::card_path(t.checkpoint));
     const auto at = card.find("hidden = [ 64, 64 ]");
     REQUIRE(at != std::string::npos);
     card.replace(at, std::string("hidden = [ 64, 64 ]").size(), "hidden = [ 32 ]");

@@ -42,7 +42,8 @@ struct RunPlan {
   std::string context;  // the values of the sweep keys shared by all methods ("" without)
   ComponentSpec model;
   ComponentSpec reward;
-  std::vector<std::pair<std::string, ComponentSpec>> evals;  // [eval.<name>] in file order
+  std::vector<std::pair<std::string, ComponentSpec>> evals;    // [eval.<name>] in file order
+  std::vector<std::pair<std::string, ComponentSpec>> metrics;  // [metrics.<name>] in file order
   ComponentSpec method_spec;
   ExperimentSettings settings;
 };

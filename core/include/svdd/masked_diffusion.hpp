@@ -9,7 +9,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "svdd/diffusion_model.hpp"
 #include "svdd/export.hpp"
@@ -35,5 +37,28 @@ struct MaskedDiffusionOptions {
 SVDD_API std::unique_ptr<DiffusionModel> make_masked_diffusion(
     Domain domain, std::shared_ptr<MaskedDenoiser> denoiser, MaskedDiffusionOptions options,
     std::shared_ptr<const ExactDistribution> exact = nullptr);
+
+// The MDLM bound on -log p(x_0) for the log-linear schedule (Sahoo et al.
+// 2024, eq. 10 with alpha(t) = 1 - t, alpha'(t) / (1 - alpha(t)) = -1/t):
+//   -log p(x_0) <= E_{t ~ U(0, 1)} E_{x_t ~ q(x_t | x_0)} [ (1/t) sum_{l : x_t^l masked}
+//                                                         -log p_theta(x_0^l | x_t) ].
+// One Monte Carlo term per row: x0 [B, L] int64 clean tokens, t [B] float32
+// in (0, 1], uniforms [B, L] float32 in [0, 1) (position l is masked when
+// its uniform is below t) -> [B] float32, (1/t) times the cross-entropy
+// summed over the masked positions. Differentiable in the denoiser's
+// parameters: its mean is the training loss, and minus its mean over t is
+// an evidence lower bound.
+SVDD_API at::Tensor masked_diffusion_loss(MaskedDenoiser& denoiser, const at::Tensor& x0,
+                                          const at::Tensor& t, int64_t mask_id,
+                                          const at::Tensor& uniforms);
+
+// The evidence lower bound of log p(x_0) [B] float64 (nats per sequence),
+// with t on the fixed grid (k + 0.5) / t_points, k < t_points, for every row
+// (a deterministic quadrature in t). Row i draws its masks from a generator
+// seeded with row_seeds[i], so a sequence's bound does not depend on the
+// batch it comes in.
+SVDD_API at::Tensor masked_diffusion_elbo(MaskedDenoiser& denoiser, const at::Tensor& x0,
+                                          int64_t mask_id, int64_t t_points,
+                                          const std::vector<uint64_t>& row_seeds);
 
 }  // namespace svdd

@@ -16,6 +16,8 @@
 #include "svdd/method.hpp"
 #include "svdd/params.hpp"
 #include "svdd/reward_oracle.hpp"
+#include "svdd/sample_set_metric.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/value_estimator.hpp"
 
 namespace svdd {
@@ -57,7 +59,7 @@ struct MethodDeps {
   std::function<std::unique_ptr<RewardOracle>(const ComponentSpec&)> make_reward;
 };
 
-enum class ComponentKind { model, reward, value, method };
+enum class ComponentKind { model, reward, value, method, metric, trainer };
 SVDD_API const char* to_string(ComponentKind kind);
 
 struct ComponentInfo {
@@ -76,6 +78,23 @@ using ValueMaker =
     std::function<std::unique_ptr<ValueEstimator>(const ComponentConfig&, const ValueDeps&)>;
 using MethodMaker =
     std::function<std::unique_ptr<Method>(const ComponentConfig&, const MethodDeps&)>;
+using MetricMaker = std::function<std::unique_ptr<SampleSetMetric>(
+    const ComponentConfig&, const BuildContext&, const Domain&)>;
+using TrainerMaker = std::function<void(const ComponentConfig&, const TrainContext&)>;
+
+// A trainer's table: its parameters plus `output`, the checkpoint, which
+// core resolves (relative to the training file's folder; `--out` wins).
+template <Parameters P>
+struct TrainerTable {
+  P params;
+  std::string output;
+  void visit(ParamVisitor& v) {
+    v.field("output", output,
+            "the checkpoint to write, relative to the training file's folder (default: the "
+            "file's name with .pt); its card goes beside it");
+    params.visit(v);
+  }
+};
 
 class SVDD_API Registry {
  public:
@@ -89,6 +108,8 @@ class SVDD_API Registry {
   //   make(const P&, const BuildContext&, const Domain&)   -> unique_ptr<RewardOracle>
   //   make(const P&, const ValueDeps&)                     -> unique_ptr<ValueEstimator>
   //   make(const P&, const MethodDeps&)                    -> unique_ptr<Method>
+  //   make(const P&, const BuildContext&, const Domain&)   -> unique_ptr<SampleSetMetric>
+  //   train(const P&, const TrainContext&)                 -> void (writes the checkpoint)
   template <Parameters P, class F>
   void add_model(std::string name, std::string summary, F make) {
     add_model_maker(std::move(name), std::move(summary), schema_of<P>(),
@@ -118,12 +139,31 @@ class SVDD_API Registry {
                      });
   }
 
+  template <Parameters P, class F>
+  void add_metric(std::string name, std::string summary, F make) {
+    add_metric_maker(std::move(name), std::move(summary), schema_of<P>(),
+                     [make](const ComponentConfig& c, const BuildContext& b, const Domain& d) {
+                       return make(read_params<P>(c), b, d);
+                     });
+  }
+  template <Parameters P, class F>
+  void add_trainer(std::string name, std::string summary, F train) {
+    add_trainer_maker(std::move(name), std::move(summary), schema_of<TrainerTable<P>>(),
+                      [train](const ComponentConfig& c, const TrainContext& context) {
+                        train(read_params<TrainerTable<P>>(c).params, context);
+                      });
+  }
+
   void add_model_maker(std::string name, std::string summary, ParamSchema params, ModelMaker make);
   void add_reward_maker(std::string name, std::string summary, ParamSchema params,
                         RewardMaker make);
   void add_value_maker(std::string name, std::string summary, ParamSchema params, ValueMaker make);
   void add_method_maker(std::string name, std::string summary, ParamSchema params,
                         MethodMaker make);
+  void add_metric_maker(std::string name, std::string summary, ParamSchema params,
+                        MetricMaker make);
+  void add_trainer_maker(std::string name, std::string summary, ParamSchema params,
+                         TrainerMaker make);
 
   // Builders. Throw InputError for an unknown name (listing the known ones)
   // or a bad table (naming file, table and key).
@@ -134,6 +174,10 @@ class SVDD_API Registry {
   std::unique_ptr<ValueEstimator> make_value(const ComponentSpec& spec,
                                              const ValueDeps& deps) const;
   std::unique_ptr<Method> make_method(const ComponentSpec& spec, const MethodDeps& deps) const;
+  std::unique_ptr<SampleSetMetric> make_metric(const ComponentSpec& spec, const BuildContext& build,
+                                               const Domain& domain) const;
+  // Runs the trainer `spec` names.
+  void train(const ComponentSpec& spec, const TrainContext& context) const;
 
   bool contains(ComponentKind kind, const std::string& name) const;
   // The effective parameters of a component table as TOML text (see

@@ -25,6 +25,7 @@
 #include "svdd/domain.hpp"
 #include "svdd/export.hpp"
 #include "svdd/params.hpp"
+#include "svdd/trainer.hpp"  // card_path
 
 namespace svdd {
 
@@ -81,9 +82,6 @@ class SVDD_API ValueNetwork {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// "dir/NAME.pt" -> "dir/NAME.card.toml".
-SVDD_API std::filesystem::path value_card_path(const std::filesystem::path& checkpoint);
 
 // Loads a network written by `svdd train` and moves it to `device` in
 // evaluation mode, after checking its card: the card's domain (name, kind,

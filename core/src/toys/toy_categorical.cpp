@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-#include "seeding.hpp"
+#include "svdd/seeding.hpp"
 #include "svdd/error.hpp"
 #include "svdd/masked_diffusion.hpp"
 #include "svdd/registry.hpp"

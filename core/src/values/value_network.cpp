@@ -312,11 +312,6 @@ void ValueNetwork::load(const std::filesystem::path& file) {
   }
 }
 
-std::filesystem::path value_card_path(const std::filesystem::path& checkpoint) {
-  std::filesystem::path card = checkpoint;
-  return card.replace_extension(".card.toml");
-}
-
 namespace {
 
 template <class P>
@@ -336,7 +331,7 @@ P read_card_table(const toml::table& root, const std::string& key, const ConfigO
 std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& checkpoint,
                                                  const Domain& domain, int num_steps,
                                                  const std::string& device) {
-  const auto card_file = value_card_path(checkpoint);
+  const auto card_file = card_path(checkpoint);
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("value network checkpoint not found: {}", checkpoint.string()));
   }

@@ -1,4 +1,5 @@
-// Private: deterministic seeds for independent random streams.
+// Deterministic seeds for independent random streams (core and plugins
+// derive every generator from the master seed this way).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,82 @@
+// Trainers: `svdd train FILE.toml` for networks that a plugin defines (a
+// diffusion model's denoiser, a reward oracle). A training file has an
+// optional [experiment] table (seed, device, threads, chunk_rows, data_dir)
+// and a [training] table whose `type` names a registered trainer; the rest
+// of [training] is the trainer's parameters, read strictly like every
+// component table, plus `output`, the checkpoint to write. (A file with a
+// [value_training] table trains an SVDD-MC value network instead; see
+// value_training.hpp.)
+//
+// A trainer writes the checkpoint TrainContext::checkpoint and, beside it,
+// a card (write_training_card) saying what was trained, on which data (with
+// the file's SHA-1), with which seed and configuration, and how well it did.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "svdd/export.hpp"
+#include "svdd/params.hpp"
+
+namespace svdd {
+
+class Registry;
+struct BuildContext;
+
+struct TrainContext {
+  const BuildContext& build;            // device, chunk_rows, data_dir
+  int64_t seed = 0;                     // [experiment] seed; derive every stream from it
+  std::filesystem::path training_file;  // absolute
+  std::filesystem::path checkpoint;     // absolute: where to write the network
+  std::string config_toml;              // the effective [config.*] tables, for the card
+};
+
+// Options of `svdd train` for a [training] file.
+struct TrainingOptions {
+  std::filesystem::path file;
+  std::vector<std::string> overrides;  // "key.path=value", as `svdd run --set`
+  std::filesystem::path out;           // the checkpoint; empty: [training] output
+};
+
+// Whether `file` is a [training] file (else it is a [value_training] one).
+// Throws InputError when it cannot be read or parsed.
+SVDD_API bool is_trainer_file(const std::filesystem::path& file);
+
+// Runs the trainer a [training] file names. Sets libtorch's CPU threads from
+// [experiment] threads. Throws InputError for bad input (file, line, table
+// and key) and RuntimeFailure for failures while training.
+SVDD_API void train_component(const TrainingOptions& options, const Registry& registry);
+
+// "dir/NAME.pt" -> "dir/NAME.card.toml".
+SVDD_API std::filesystem::path card_path(const std::filesystem::path& checkpoint);
+
+// The SHA-1 of a file's bytes as 40 hex digits (data provenance on cards).
+SVDD_API std::string file_sha1(const std::filesystem::path& file);
+
+// Writes the card of a trained network beside its checkpoint, atomically:
+// a comment `title`, then checkpoint, training file, seed, versions and
+// time, then `body_toml` (the trainer's own tables: what the network is,
+// [data] with files and hashes, [results]) and the [config.*] tables.
+SVDD_API void write_training_card(const TrainContext& context, const std::string& title,
+                                  const std::string& body_toml);
+
+// Card sections from parameter structs. params_section writes the fields
+// `visit` names with their current values as "[name]\nkey = value\n...";
+// read_card_section reads table `name` of a card back strictly (a missing
+// table, an unknown key or a wrong type is an InputError naming the card).
+// A trainer writes its network's parameters, the data and its results this
+// way, and the component that loads the checkpoint reads them back.
+SVDD_API std::string params_section(const std::string& name, const VisitFn& visit);
+SVDD_API void read_card_section(const std::filesystem::path& card, const std::string& name,
+                                const VisitFn& visit);
+
+template <Parameters P>
+P read_card_section(const std::filesystem::path& card, const std::string& name) {
+  P params;
+  read_card_section(card, name, [&](ParamVisitor& v) { params.visit(v); });
+  return params;
+}
+
+}  // namespace svdd
