@@ -1,13 +1,16 @@
-// The sequence plugin: DNA enhancer and RNA 5'UTR design. So far it
-// registers the nucleotide rewards that need no trained model; the masked
-// diffusion denoiser and the activity oracles come next (issue 4).
+// The sequence plugin: DNA enhancer and RNA 5'UTR design. Masked diffusion
+// models of sequences with their trainer and naturalness figures, trained
+// activity oracles, and nucleotide rewards that need no model.
 #include "svdd/plugin.hpp"
 
+#include "sequence_diffusion.hpp"
 #include "sequence_rewards.hpp"
 
 namespace {
 void register_sequence(svdd::Registry& registry) {
   svdd::sequence::register_sequence_rewards(registry);
+  svdd::sequence::register_sequence_diffusion(registry);
+  svdd::sequence::register_mdlm_training(registry);
 }
 }  // namespace
 
