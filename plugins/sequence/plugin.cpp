@@ -3,6 +3,7 @@
 // activity oracles, and nucleotide rewards that need no model.
 #include "svdd/plugin.hpp"
 
+#include "activity_oracle.hpp"
 #include "sequence_diffusion.hpp"
 #include "sequence_rewards.hpp"
 
@@ -11,6 +12,7 @@ void register_sequence(svdd::Registry& registry) {
   svdd::sequence::register_sequence_rewards(registry);
   svdd::sequence::register_sequence_diffusion(registry);
   svdd::sequence::register_mdlm_training(registry);
+  svdd::sequence::register_sequence_oracle(registry);
 }
 }  // namespace
 

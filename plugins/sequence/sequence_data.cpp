@@ -29,6 +29,10 @@ void SequenceDataParams::visit(ParamVisitor& v, bool with_target) {
   v.require(alphabet == "dna" || alphabet == "rna", "alphabet", "must be \"dna\" or \"rna\"");
   v.field("test_fraction", test_fraction, "share of elements held out from all training");
   v.require(test_fraction > 0 && test_fraction < 1, "test_fraction", "must be in (0, 1)");
+  v.field("train_a_share", train_a_share,
+          "share of the training elements in train_a (the guiding oracle's part); the rest is "
+          "train_b");
+  v.require(train_a_share > 0 && train_a_share < 1, "train_a_share", "must be in (0, 1)");
   v.field("split_seed", split_seed, "seed of the element split");
 }
 
@@ -76,8 +80,8 @@ double place_of(const std::string& element, int64_t seed) {
   return double(stream_seed(seed, element, 0) >> 11) * 0x1.0p-53;
 }
 
-bool in_part(double u, double test_fraction, SplitPart part) {
-  const double half = test_fraction + (1.0 - test_fraction) / 2.0;
+bool in_part(double u, double test_fraction, double train_a_share, SplitPart part) {
+  const double half = test_fraction + (1.0 - test_fraction) * train_a_share;
   switch (part) {
     case SplitPart::all:
       return true;
@@ -115,7 +119,9 @@ SequenceData load_sequence_data(const SequenceDataParams& params,
   std::set<std::string> elements;
   for (size_t i = 0; i < sequences.size(); ++i) {
     std::string element = element_of(ids[i]);
-    if (!in_part(place_of(element, params.split_seed), params.test_fraction, part)) continue;
+    if (!in_part(place_of(element, params.split_seed), params.test_fraction, params.train_a_share,
+                 part))
+      continue;
     std::string s = sequences[i];
     if (data.alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
     if (static_cast<int64_t>(s.size()) != data.length) {

@@ -6,9 +6,9 @@
 // same side of every split; without an id column, the sequence itself. An
 // element's place u in [0, 1) is a hash of split_seed and its name:
 //   u <  test_fraction                 -> "test" (held out from all training)
-//   otherwise                          -> "train", which oracles halve into
-//     u <  test_fraction + (1 - test_fraction) / 2  -> "train_a"
-//     u >= that                                     -> "train_b"
+//   otherwise                          -> "train", which oracles split into
+//     u <  test_fraction + (1 - test_fraction) * train_a_share  -> "train_a"
+//     u >= that                                                  -> "train_b"
 // so a guiding oracle (train_a) and an evaluation oracle (train_b) never see
 // each other's elements, and every component that names the same split sees
 // the same test elements.
@@ -33,10 +33,12 @@ struct SequenceDataParams {
   std::string id_column;        // element ids; "" = each sequence is its own element
   std::string alphabet = "dna";
   double test_fraction = 0.1;
+  double train_a_share = 0.5;  // of the training elements, the share in train_a
   int64_t split_seed = 0;
 
   // Reads the keys above (file, sequence_column, target_column when
-  // `with_target`, id_column, alphabet, test_fraction, split_seed).
+  // `with_target`, id_column, alphabet, test_fraction, train_a_share,
+  // split_seed).
   void visit(ParamVisitor& v, bool with_target);
 };
 

@@ -4,6 +4,7 @@
 // timings.
 //
 //   svdd_benchmark_sequence [EXPERIMENT.toml] [--batch B] [--candidates M] [--repeats R]
+//                           [--threads N]
 //
 // The model and reward are the experiment's (default
 // experiments/dna_enhancer_hepg2.toml). A step is timed from x_t at the
@@ -47,12 +48,15 @@ int main(int argc, char** argv) {
   std::string file = std::string(SVDD_SOURCE_DIR) + "/experiments/dna_enhancer_hepg2.toml";
   int64_t batch = 32, candidates = 10;
   int repeats = 5;
+  int threads = 0;  // 0: the experiment's setting
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--batch" && i + 1 < argc) {
       batch = std::stoll(argv[++i]);
     } else if (a == "--candidates" && i + 1 < argc) {
       candidates = std::stoll(argv[++i]);
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = std::stoi(argv[++i]);
     } else if (a == "--repeats" && i + 1 < argc) {
       repeats = std::stoi(argv[++i]);
     } else {
