@@ -38,6 +38,7 @@
 #include "svdd/error.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "training_support.hpp"
 
 namespace svdd::sequence {
 
@@ -448,14 +449,6 @@ struct OracleDataCard {
     v.field("target_max", target_max, "");
   }
 };
-
-at::Generator generator_for(int64_t seed, const std::string& stream, int64_t index = 0) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 torch::Tensor rows_where(const torch::Tensor& t, const std::vector<int64_t>& rows) {
   return t.index_select(0, torch::tensor(rows, torch::kLong));

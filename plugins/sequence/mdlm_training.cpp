@@ -18,6 +18,7 @@
 #include "svdd/error.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "training_support.hpp"
 
 namespace svdd::sequence {
 namespace {
@@ -108,14 +109,6 @@ struct MdlmResults {
     v.field("sampling_seconds", sampling_seconds, "");
   }
 };
-
-at::Generator generator_for(int64_t seed, const std::string& stream, int64_t index = 0) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Mean negative bound per base over `x` [N, L].
 double validation_nats_per_base(ConvDenoiser& net, const torch::Tensor& x, int64_t t_points,
