@@ -1,0 +1,16 @@
+// The molecule plugin: drug-like molecule design. A masked diffusion model
+// over SELFIES tokens (valid molecules by construction), RDKit rewards (QED,
+// SA score, logP, weight window), AutoDock Vina docking, and the metrics
+// that judge a set of molecules (validity, uniqueness, novelty, diversity).
+#include "svdd/plugin.hpp"
+
+#include "rdkit_support.hpp"
+
+namespace {
+void register_molecule(svdd::Registry& registry) {
+  svdd::molecule::quiet_rdkit_logs();
+  (void)registry;
+}
+}  // namespace
+
+SVDD_PLUGIN(register_molecule)
