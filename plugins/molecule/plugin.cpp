@@ -4,12 +4,13 @@
 // that judge a set of molecules (validity, uniqueness, novelty, diversity).
 #include "svdd/plugin.hpp"
 
+#include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
 
 namespace {
 void register_molecule(svdd::Registry& registry) {
   svdd::molecule::quiet_rdkit_logs();
-  (void)registry;
+  svdd::molecule::register_molecule_rewards(registry);
 }
 }  // namespace
 
