@@ -4,13 +4,17 @@
 // that judge a set of molecules (validity, uniqueness, novelty, diversity).
 #include "svdd/plugin.hpp"
 
+#include "molecule_diffusion.hpp"
+#include "molecule_metrics.hpp"
 #include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
 
 namespace {
 void register_molecule(svdd::Registry& registry) {
   svdd::molecule::quiet_rdkit_logs();
+  svdd::molecule::register_molecule_diffusion(registry);
   svdd::molecule::register_molecule_rewards(registry);
+  svdd::molecule::register_molecule_metrics(registry);
 }
 }  // namespace
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "sequence_domain.hpp"
-#include "svdd/masked_diffusion.hpp"
+#include "svdd/masked_diffusion_training.hpp"
 #include "svdd/params.hpp"
 
 namespace svdd::sequence {
@@ -39,7 +39,7 @@ struct SequenceDomainCard {
   void visit(ParamVisitor& v);
 };
 
-class ConvDenoiser final : public MaskedDenoiser {
+class ConvDenoiser final : public TrainableMaskedDenoiser {
  public:
   // A fresh network over `vocab` token ids (the mask included), weights from
   // libtorch's global generator (seed it first).
@@ -50,9 +50,9 @@ class ConvDenoiser final : public MaskedDenoiser {
   // the network's device.
   at::Tensor logits(const at::Tensor& x_t, const at::Tensor& t) override;
 
-  std::vector<at::Tensor> parameters() const;
+  std::vector<at::Tensor> parameters() const override;
   int64_t parameter_count() const;
-  void train(bool on);
+  void train(bool on) override;
   void to(const std::string& device);
   // Throws InputError naming the file when it cannot be read or holds
   // another architecture.

@@ -23,6 +23,9 @@
 namespace svdd::sequence {
 namespace {
 
+// The mask token of the nucleotide domains (after A, C, G, T/U).
+constexpr int64_t kMaskId = 4;
+
 struct MdlmTrainingParams {
   SequenceDataParams data;
   std::string part = "train";
@@ -110,37 +113,6 @@ struct MdlmResults {
   }
 };
 
-// Mean negative bound per base over `x` [N, L].
-double validation_nats_per_base(ConvDenoiser& net, const torch::Tensor& x, int64_t t_points,
-                                int64_t seed, int64_t chunk_rows) {
-  torch::NoGradGuard no_grad;
-  net.train(false);
-  double total = 0;
-  for (int64_t b = 0; b < x.size(0); b += chunk_rows) {
-    const int64_t e = std::min(x.size(0), b + chunk_rows);
-    std::vector<uint64_t> seeds;
-    for (int64_t i = b; i < e; ++i) seeds.push_back(stream_seed(seed, "validation", i));
-    total -= masked_diffusion_elbo(net, x.slice(0, b, e), 4, t_points, seeds).sum().item<double>();
-  }
-  return total / double(x.numel());
-}
-
-// Samples `count` sequences with `steps` reverse steps.
-torch::Tensor sample(std::shared_ptr<ConvDenoiser> net, const Domain& domain, int64_t count,
-                     int64_t steps, int64_t seed, const BuildContext& build) {
-  c10::InferenceMode guard;
-  net->train(false);
-  MaskedDiffusionOptions options;
-  options.steps = static_cast<int>(steps);
-  options.chunk_rows = build.chunk_rows;
-  options.device = build.device;
-  auto model = make_masked_diffusion(domain, net, options);
-  at::Generator generator = generator_for(seed, "samples");
-  torch::Tensor x = model->prior(count, generator);
-  for (int t = model->num_steps(); t >= 1; --t) x = model->transition(x, t)->sample(1, generator);
-  return x.to(torch::kCPU);
-}
-
 void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   const auto& build = context.build;
   SequenceData train = load_sequence_data(p.data, build.data_dir, split_part_from(p.part));
@@ -163,73 +135,34 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   torch::manual_seed(stream_seed(context.seed, "init", 0));
   auto net = std::make_shared<ConvDenoiser>(p.network, domain.vocab_size);
   net->to(build.device);
-  torch::optim::AdamW optimizer(
-      net->parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
   MdlmResults results;
   results.parameters = net->parameter_count();
   results.validation_rows = x_val.size(0);
-  const int64_t steps_per_epoch = (n + p.batch_size - 1) / p.batch_size;
-  const int64_t total_steps = steps_per_epoch * p.epochs;
-  spdlog::info("denoiser: {} parameters; {} epochs of {} steps", results.parameters, p.epochs,
-               steps_per_epoch);
-  const double initial = results.initial_validation_nats_per_base = validation_nats_per_base(
-      *net, x_val.to(build.device), p.elbo_t_points, context.seed, build.chunk_rows);
-  spdlog::info("before training: validation bound {:.4f} nats/base ({:.3f} bits)", initial,
-               initial / std::log(2.0));
-
-  const auto start = std::chrono::steady_clock::now();
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < p.epochs; ++epoch) {
-    net->train(true);
-    at::Generator generator = generator_for(context.seed, "epoch", epoch);
-    torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-    double epoch_loss = 0;
-    for (int64_t b = 0; b < n; b += p.batch_size, ++step) {
-      torch::Tensor rows = order.slice(0, b, std::min(n, b + p.batch_size));
-      const int64_t m = rows.size(0);
-      torch::Tensor x0 = x_train.index_select(0, rows).to(build.device);
-      // Stratified t in [1e-3, 1): one shifted grid per batch lowers the
-      // variance of the bound's estimate.
-      torch::Tensor u =
-          (torch::rand({1}, generator) + torch::arange(m, torch::kFloat) / m).remainder(1.0);
-      torch::Tensor t = 1e-3 + (1 - 1e-3) * u;
-      torch::Tensor uniforms = torch::rand({m, length}, generator);
-      torch::Tensor loss =
-          masked_diffusion_loss(*net, x0, t, 4, uniforms).mean() / static_cast<double>(length);
-      const double lr = p.learning_rate * 0.5 * (1 + std::cos(M_PI * double(step) / total_steps));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
-      optimizer.step();
-      epoch_loss += loss.item<double>() * m;
-      if ((step + 1) % 50 == 0) {
-        spdlog::info("  epoch {} step {}/{}: loss {:.4f} nats/base ({:.0f} s)", epoch + 1, step + 1,
-                     total_steps, loss.item<double>(), seconds_since(start));
-      }
-    }
-    const double validation = validation_nats_per_base(
-        *net, x_val.to(build.device), p.elbo_t_points, context.seed, build.chunk_rows);
-    results.train_loss_per_epoch.push_back(epoch_loss / n);
-    results.validation_nats_per_base_per_epoch.push_back(validation);
-    spdlog::info(
-        "epoch {}/{}: train {:.4f}, validation bound {:.4f} nats/base ({:.3f} bits), "
-        "{:.0f} s",
-        epoch + 1, p.epochs, epoch_loss / n, validation, validation / std::log(2.0),
-        seconds_since(start));
-  }
+  spdlog::info("denoiser: {} parameters", results.parameters);
+  MaskedTrainingOptions options;
+  options.epochs = p.epochs;
+  options.batch_size = p.batch_size;
+  options.learning_rate = p.learning_rate;
+  options.weight_decay = p.weight_decay;
+  options.elbo_t_points = p.elbo_t_points;
+  options.chunk_rows = build.chunk_rows;
+  options.device = build.device;
+  options.seed = context.seed;
+  const MaskedTrainingHistory history =
+      train_masked_denoiser(*net, x_train, x_val, kMaskId, options);
+  results.initial_validation_nats_per_base = history.initial_validation_nats_per_token;
+  results.train_loss_per_epoch = history.train_loss_per_epoch;
+  results.validation_nats_per_base_per_epoch = history.validation_nats_per_token_per_epoch;
   results.epochs = p.epochs;
-  results.steps = step;
-  results.training_seconds = seconds_since(start);
+  results.steps = history.steps;
+  results.training_seconds = history.seconds;
   results.validation_nats_per_base = results.validation_nats_per_base_per_epoch.back();
   results.validation_bits_per_base = results.validation_nats_per_base / std::log(2.0);
 
   if (p.sample_count > 0) {
     const auto sampling = std::chrono::steady_clock::now();
-    torch::Tensor samples =
-        sample(net, domain, p.sample_count, p.sample_steps, context.seed, build);
+    torch::Tensor samples = sample_masked_diffusion(net, domain, p.sample_count, p.sample_steps,
+                                                    context.seed, build.chunk_rows, build.device);
     results.samples = p.sample_count;
     results.sample_steps = p.sample_steps;
     results.sample_kmer3_correlation =
