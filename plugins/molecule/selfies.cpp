@@ -61,9 +61,9 @@ int bond_capacity(int atomic_number, int charge) {
 // ---- tokens ------------------------------------------------------------------
 
 constexpr std::array<const char*, 16> kIndexTokens{
-    "[C]",     "[Ring1]",   "[Ring2]", "[Branch1]", "[=Branch1]", "[#Branch1]",
-    "[Branch2]", "[=Branch2]", "[#Branch2]", "[O]", "[N]", "[=N]",
-    "[=C]",    "[#C]",      "[S]",     "[P]"};
+    "[C]",       "[Ring1]",    "[Ring2]",    "[Branch1]", "[=Branch1]", "[#Branch1]",
+    "[Branch2]", "[=Branch2]", "[#Branch2]", "[O]",       "[N]",        "[=N]",
+    "[=C]",      "[#C]",       "[S]",        "[P]"};
 
 int index_value(const std::string& token) {
   for (size_t i = 0; i < kIndexTokens.size(); ++i)
@@ -75,8 +75,8 @@ const char* bond_prefix(int order) { return order == 2 ? "=" : order == 3 ? "#" 
 
 struct Token {
   enum class Kind { skip, atom, branch, ring } kind = Kind::skip;
-  int bond = 1;     // order the prefix asks for
-  int digits = 0;   // branch and ring: index tokens that follow
+  int bond = 1;    // order the prefix asks for
+  int digits = 0;  // branch and ring: index tokens that follow
   const Element* element = nullptr;
   bool bracket = false;  // explicit hydrogens and charge (no implicit H)
   int hydrogens = 0, charge = 0;
@@ -250,8 +250,8 @@ class Decoder {
   void close_rings() {
     for (const RingBond& ring : rings_) {
       if (ring.from == ring.to) continue;
-      const int free = std::min(capacity_[ring.from] - used_[ring.from],
-                                capacity_[ring.to] - used_[ring.to]);
+      const int free =
+          std::min(capacity_[ring.from] - used_[ring.from], capacity_[ring.to] - used_[ring.to]);
       RDKit::Bond* existing = molecule_->getBondBetweenAtoms(ring.from, ring.to);
       const int current = existing ? static_cast<int>(existing->getBondTypeAsDouble()) : 0;
       const int order = std::min({ring.order, free, 3 - current});
@@ -291,8 +291,7 @@ int bond_order(const RDKit::Bond& bond) {
 // Hydrogens RDKit gives a neutral atom written without brackets: up to its
 // smallest allowed valence at or above the bonds it has.
 int default_hydrogens(const RDKit::Atom& atom, int bonds) {
-  const auto& valences =
-      RDKit::PeriodicTable::getTable()->getValenceList(atom.getAtomicNum());
+  const auto& valences = RDKit::PeriodicTable::getTable()->getValenceList(atom.getAtomicNum());
   for (int v : valences)
     if (v >= bonds) return v - bonds;
   return 0;
@@ -341,8 +340,7 @@ std::optional<std::vector<std::string>> encode_selfies(const RDKit::ROMol& input
     const int hydrogens = static_cast<int>(atom->getTotalNumHs());
     const int capacity = bond_capacity(atom->getAtomicNum(), atom->getFormalCharge());
     if (!element_by_number(atom->getAtomicNum()) || capacity < 0 || atom->getIsotope() != 0 ||
-        atom->getNumRadicalElectrons() != 0 ||
-        hydrogens > 9) {
+        atom->getNumRadicalElectrons() != 0 || hydrogens > 9) {
       return std::nullopt;
     }
     bracket[i] = atom->getFormalCharge() != 0 || hydrogens != default_hydrogens(*atom, bonds[i]);
@@ -386,7 +384,7 @@ std::optional<std::vector<std::string>> encode_selfies(const RDKit::ROMol& input
   };
   // The tokens of atom v and everything below it, v bonded to its parent.
   std::function<void(int, std::vector<std::string>&)> emit = [&](int v,
-                                                                  std::vector<std::string>& out) {
+                                                                 std::vector<std::string>& out) {
     while (true) {
       const int to_parent = parent[v] >= 0 ? order_between(parent[v], v) : 1;
       out.push_back(atom_token(*molecule.getAtomWithIdx(v), to_parent, bracket[v]));

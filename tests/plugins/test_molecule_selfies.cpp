@@ -1,11 +1,11 @@
 // The SELFIES grammar: hand-checked derivations, every molecule of the data
 // sets written and read back unchanged, and every token sequence read as a
 // valid molecule.
-#include "catch_torch.hpp"
 #include <fmt/format.h>
 
 #include <random>
 
+#include "catch_torch.hpp"
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
 #include "svdd/experiment.hpp"
@@ -97,11 +97,11 @@ TEST_CASE("random token sequences decode to valid molecules") {
   // The tokens of the ZINC vocabulary, drawn uniformly: the worst case for
   // the grammar (a trained model proposes far more sensible sequences).
   const std::vector<std::string> vocabulary{
-      "[C]",     "[=C]",      "[#C]",      "[N]",       "[=N]",      "[#N]",  "[O]",
-      "[=O]",    "[S]",       "[=S]",      "[F]",       "[Cl]",      "[Br]",  "[I]",
-      "[P]",     "[NH1+1]",   "[N+1]",     "[=N+1]",    "[NH3+1]",   "[O-1]", "[N-1]",
-      "[S-1]",   "[Ring1]",   "[=Ring1]",  "[Ring2]",   "[Branch1]", "[=Branch1]",
-      "[#Branch1]", "[Branch2]", "[=Branch2]", "[NH2+1]", "[nop]"};
+      "[C]",       "[=C]",       "[#C]",     "[N]",     "[=N]",      "[#N]",       "[O]",
+      "[=O]",      "[S]",        "[=S]",     "[F]",     "[Cl]",      "[Br]",       "[I]",
+      "[P]",       "[NH1+1]",    "[N+1]",    "[=N+1]",  "[NH3+1]",   "[O-1]",      "[N-1]",
+      "[S-1]",     "[Ring1]",    "[=Ring1]", "[Ring2]", "[Branch1]", "[=Branch1]", "[#Branch1]",
+      "[Branch2]", "[=Branch2]", "[NH2+1]",  "[nop]"};
   std::mt19937 rng(7);
   std::uniform_int_distribution<size_t> pick(0, vocabulary.size() - 1);
   int valid = 0;

@@ -1,0 +1,52 @@
+#include "molecule_domain.hpp"
+
+#include <ATen/ATen.h>
+
+#include "selfies.hpp"
+#include "tanimoto.hpp"
+
+namespace svdd::molecule {
+
+void SelfiesDomainCard::visit(ParamVisitor& v) {
+  v.field("tokens", tokens, "SELFIES tokens by id; [nop] (padding) first, the mask after the last");
+  v.require(!tokens.empty() && tokens[0] == kPaddingToken, "tokens", "must start with \"[nop]\"");
+  v.field("length", length, "tokens per sample");
+  v.require(length >= 1, "length", "must be at least 1");
+}
+
+std::vector<std::string> decode_selfies_rows(const at::Tensor& rows,
+                                             const SelfiesDomainCard& card) {
+  const at::Tensor x = rows.to(at::kCPU, at::kLong).contiguous();
+  const int64_t n = x.size(0), length = x.size(1), vocab = static_cast<int64_t>(card.tokens.size());
+  const int64_t* ids = x.data_ptr<int64_t>();
+  std::vector<std::string> out(n);
+  std::vector<std::string> tokens;
+  for (int64_t i = 0; i < n; ++i) {
+    tokens.clear();
+    // Padding, and the mask of a row that is not fully denoised, add nothing.
+    for (int64_t l = 0; l < length; ++l) {
+      const int64_t id = ids[i * length + l];
+      if (id > 0 && id < vocab) tokens.push_back(card.tokens[id]);
+    }
+    out[i] = selfies_to_smiles(tokens);
+  }
+  return out;
+}
+
+Domain selfies_domain(const SelfiesDomainCard& card) {
+  Domain domain;
+  domain.name = kSelfiesDomainName;
+  domain.kind = Domain::Kind::discrete;
+  domain.shape = {card.length};
+  domain.alphabet = card.tokens;
+  domain.alphabet.push_back("[MASK]");
+  domain.vocab_size = static_cast<int64_t>(domain.alphabet.size());
+  domain.mask_id = domain.vocab_size - 1;
+  domain.decoder = [card](const at::Tensor& rows) { return decode_selfies_rows(rows, card); };
+  domain.distance = [card](const at::Tensor& a, const at::Tensor& b) {
+    return tanimoto_distances(decode_selfies_rows(a, card), decode_selfies_rows(b, card));
+  };
+  return domain;
+}
+
+}  // namespace svdd::molecule
