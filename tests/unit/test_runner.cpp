@@ -117,7 +117,7 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
   auto summary = svdd::read_csv(dir.path() / "out" / "summary.csv");
   REQUIRE(summary.size() == 3);
   for (const char* column :
-       {"method", "samples", "reward_median", "reward_mean", "reward_ci95_low", "reward_ci95_high",
+       {"method", "samples", "reward_median", "reward_q25", "reward_q75", "reward_mean", "reward_ci95_low", "reward_ci95_high",
         "reward_top10", "denoiser_rows", "reward_calls", "value_calls", "wall_seconds",
         "eval_token_b_median", "target_distance"}) {
     INFO(column);
