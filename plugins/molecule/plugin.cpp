@@ -4,10 +4,11 @@
 // that judge a set of molecules (validity, uniqueness, novelty, diversity).
 #include "svdd/plugin.hpp"
 
+#include "molecule_rewards.hpp"
 #include "molecule_diffusion.hpp"
 #include "molecule_metrics.hpp"
-#include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
+#include "vina_docking.hpp"
 
 namespace {
 void register_molecule(svdd::Registry& registry) {
@@ -15,6 +16,7 @@ void register_molecule(svdd::Registry& registry) {
   svdd::molecule::register_molecule_diffusion(registry);
   svdd::molecule::register_molecule_rewards(registry);
   svdd::molecule::register_molecule_metrics(registry);
+  svdd::molecule::register_docking(registry);
 }
 }  // namespace
 
