@@ -1,5 +1,5 @@
 // The SELFIES masked diffusion model: the transformer's shapes, a short
-// training that lowers the bound, and the committed ZINC model sampling
+// training that lowers the bound, and the committed ZINC and QM9 models sampling
 // molecules RDKit accepts.
 #include <fmt/format.h>
 
@@ -64,20 +64,25 @@ TEST_CASE("the SELFIES transformer maps tokens and times to logits of every posi
   }
 }
 
-TEST_CASE("the committed ZINC model samples molecules RDKit accepts") {
-  const std::filesystem::path checkpoint =
-      std::filesystem::path(SVDD_SOURCE_DIR) / "experiments/models/zinc_mdlm.pt";
-  REQUIRE(std::filesystem::exists(checkpoint));
-  LoadedTransformer loaded = load_selfies_transformer(checkpoint, "cpu");
-  const svdd::Domain domain = selfies_domain(loaded.domain);
-  const at::Tensor samples =
-      svdd::sample_masked_diffusion(loaded.denoiser, domain, 32, 16, /*seed=*/3, 4096, "cpu");
-  const auto smiles = domain.decode(samples);
-  int valid = 0;
-  for (const auto& s : smiles) valid += !s.empty() && parse_smiles(s) != nullptr;
-  CHECK(valid == 32);
+TEST_CASE("the committed ZINC and QM9 models sample molecules RDKit accepts") {
+  for (const char* name : {"zinc_mdlm.pt", "qm9_mdlm.pt"}) {
+    INFO(name);
+    const std::filesystem::path checkpoint =
+        std::filesystem::path(SVDD_SOURCE_DIR) / "experiments/models" / name;
+    REQUIRE(std::filesystem::exists(checkpoint));
+    LoadedTransformer loaded = load_selfies_transformer(checkpoint, "cpu");
+    const svdd::Domain domain = selfies_domain(loaded.domain);
+    const at::Tensor samples =
+        svdd::sample_masked_diffusion(loaded.denoiser, domain, 32, 16, /*seed=*/3, 4096, "cpu");
+    const auto smiles = domain.decode(samples);
+    int valid = 0;
+    for (const auto& s : smiles) valid += !s.empty() && parse_smiles(s) != nullptr;
+    CHECK(valid == 32);
+  }
 
   SECTION("a checkpoint without its card is refused, naming the card") {
+    const std::filesystem::path checkpoint =
+        std::filesystem::path(SVDD_SOURCE_DIR) / "experiments/models/qm9_mdlm.pt";
     svdd::test::TempDir dir;
     std::filesystem::copy_file(checkpoint, dir.path() / "lonely.pt");
     CHECK_THROWS_WITH(load_selfies_transformer(dir.path() / "lonely.pt", "cpu"),
