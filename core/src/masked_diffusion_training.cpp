@@ -21,6 +21,19 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+void MaskedTrainingOptions::visit(ParamVisitor& v) {
+  v.field("epochs", epochs, "passes over the training rows");
+  v.require(epochs >= 1, "epochs", "must be at least 1");
+  v.field("batch_size", batch_size, "rows per gradient step");
+  v.require(batch_size >= 1, "batch_size", "must be at least 1");
+  v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
+  v.require(learning_rate > 0, "learning_rate", "must be > 0");
+  v.field("weight_decay", weight_decay, "AdamW's weight decay");
+  v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+  v.field("elbo_t_points", elbo_t_points, "quadrature points in t of the validation bound");
+  v.require(elbo_t_points >= 1, "elbo_t_points", "must be at least 1");
+}
+
 double masked_validation_nats_per_token(TrainableMaskedDenoiser& denoiser, const at::Tensor& x,
                                         int64_t mask_id, int64_t t_points, int64_t seed,
                                         int64_t chunk_rows) {

@@ -41,12 +41,8 @@ struct TrainingParams {
   int64_t max_length = 0;
   int64_t max_rows = 0;
   TransformerParams network;
-  int64_t epochs = 10;
-  int64_t batch_size = 128;
-  double learning_rate = 1e-3;
-  double weight_decay = 0.0;
+  MaskedTrainingOptions optimisation{.epochs = 10, .batch_size = 128, .learning_rate = 1e-3};
   int64_t validation_rows = 512;
-  int64_t elbo_t_points = 8;
   int64_t sample_count = 512;
   int64_t sample_steps = 64;
 
@@ -59,19 +55,10 @@ struct TrainingParams {
     v.field("max_rows", max_rows, "train on at most this many molecules (0: all)");
     v.require(max_rows >= 0, "max_rows", "must be >= 0");
     network.visit(v);
-    v.field("epochs", epochs, "passes over the training molecules");
-    v.require(epochs >= 1, "epochs", "must be at least 1");
-    v.field("batch_size", batch_size, "molecules per gradient step");
-    v.require(batch_size >= 1, "batch_size", "must be at least 1");
-    v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-    v.require(learning_rate > 0, "learning_rate", "must be > 0");
-    v.field("weight_decay", weight_decay, "AdamW's weight decay");
-    v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+    optimisation.visit(v);
     v.field("validation_rows", validation_rows,
             "held-out molecules on which the bound is reported after each epoch");
     v.require(validation_rows >= 1, "validation_rows", "must be at least 1");
-    v.field("elbo_t_points", elbo_t_points, "quadrature points in t of the validation bound");
-    v.require(elbo_t_points >= 1, "elbo_t_points", "must be at least 1");
     v.field("sample_count", sample_count,
             "molecules sampled after training for the card's validity, uniqueness and novelty "
             "(0: none)");
@@ -180,18 +167,13 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
   results.validation_rows = x_val.size(0);
   spdlog::info("denoiser: {} parameters; {} training rows", results.parameters, x_train.size(0));
 
-  MaskedTrainingOptions options;
-  options.epochs = p.epochs;
-  options.batch_size = p.batch_size;
-  options.learning_rate = p.learning_rate;
-  options.weight_decay = p.weight_decay;
-  options.elbo_t_points = p.elbo_t_points;
+  MaskedTrainingOptions options = p.optimisation;
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   options.seed = context.seed;
   const MaskedTrainingHistory history =
       train_masked_denoiser(*net, x_train, x_val, domain.mask_id, options);
-  results.epochs = p.epochs;
+  results.epochs = p.optimisation.epochs;
   results.steps = history.steps;
   results.training_seconds = history.seconds;
   results.train_loss_per_epoch = history.train_loss_per_epoch;

@@ -4,9 +4,9 @@
 // that judge a set of molecules (validity, uniqueness, novelty, diversity).
 #include "svdd/plugin.hpp"
 
-#include "molecule_rewards.hpp"
 #include "molecule_diffusion.hpp"
 #include "molecule_metrics.hpp"
+#include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
 #include "vina_docking.hpp"
 

@@ -31,12 +31,8 @@ struct MdlmTrainingParams {
   std::string part = "train";
   int64_t max_rows = 0;
   ConvDenoiserParams network;
-  int64_t epochs = 6;
-  int64_t batch_size = 128;
-  double learning_rate = 2e-3;
-  double weight_decay = 0.0;
+  MaskedTrainingOptions optimisation{.epochs = 6, .batch_size = 128, .learning_rate = 2e-3};
   int64_t validation_rows = 512;
-  int64_t elbo_t_points = 8;
   int64_t sample_count = 256;
   int64_t sample_steps = 64;
 
@@ -48,19 +44,10 @@ struct MdlmTrainingParams {
     v.field("max_rows", max_rows, "use at most this many training rows (0: all)");
     v.require(max_rows >= 0, "max_rows", "must be >= 0");
     network.visit(v);
-    v.field("epochs", epochs, "passes over the training rows");
-    v.require(epochs >= 1, "epochs", "must be at least 1");
-    v.field("batch_size", batch_size, "sequences per gradient step");
-    v.require(batch_size >= 1, "batch_size", "must be at least 1");
-    v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-    v.require(learning_rate > 0, "learning_rate", "must be > 0");
-    v.field("weight_decay", weight_decay, "AdamW's weight decay");
-    v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+    optimisation.visit(v);
     v.field("validation_rows", validation_rows,
             "test-element rows on which the bound is reported after each epoch");
     v.require(validation_rows >= 1, "validation_rows", "must be at least 1");
-    v.field("elbo_t_points", elbo_t_points, "quadrature points in t of the validation bound");
-    v.require(elbo_t_points >= 1, "elbo_t_points", "must be at least 1");
     v.field("sample_count", sample_count,
             "sequences sampled after training for the card's k-mer check (0: none)");
     v.require(sample_count >= 0, "sample_count", "must be >= 0");
@@ -139,12 +126,7 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   results.parameters = net->parameter_count();
   results.validation_rows = x_val.size(0);
   spdlog::info("denoiser: {} parameters", results.parameters);
-  MaskedTrainingOptions options;
-  options.epochs = p.epochs;
-  options.batch_size = p.batch_size;
-  options.learning_rate = p.learning_rate;
-  options.weight_decay = p.weight_decay;
-  options.elbo_t_points = p.elbo_t_points;
+  MaskedTrainingOptions options = p.optimisation;
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   options.seed = context.seed;
@@ -153,7 +135,7 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   results.initial_validation_nats_per_base = history.initial_validation_nats_per_token;
   results.train_loss_per_epoch = history.train_loss_per_epoch;
   results.validation_nats_per_base_per_epoch = history.validation_nats_per_token_per_epoch;
-  results.epochs = p.epochs;
+  results.epochs = p.optimisation.epochs;
   results.steps = history.steps;
   results.training_seconds = history.seconds;
   results.validation_nats_per_base = results.validation_nats_per_base_per_epoch.back();

@@ -17,6 +17,7 @@
 #include "svdd/domain.hpp"
 #include "svdd/export.hpp"
 #include "svdd/masked_diffusion.hpp"
+#include "svdd/params.hpp"
 
 namespace svdd {
 
@@ -29,15 +30,20 @@ class SVDD_API TrainableMaskedDenoiser : public MaskedDenoiser {
   virtual void train(bool on) = 0;
 };
 
-struct MaskedTrainingOptions {
+struct SVDD_API MaskedTrainingOptions {
   int64_t epochs = 6;
   int64_t batch_size = 128;
   double learning_rate = 2e-3;  // peak; cosine decay to 0
   double weight_decay = 0.0;
   int64_t elbo_t_points = 8;  // quadrature points of the validation bound
+  // From the training file's [experiment] table, not from the trainer's.
   int64_t chunk_rows = 4096;
   std::string device = "cpu";
-  int64_t seed = 0;  // the training file's seed; every random stream derives from it
+  int64_t seed = 0;  // every random stream derives from it
+
+  // The optimisation keys every masked-diffusion trainer's table has:
+  // epochs, batch_size, learning_rate, weight_decay, elbo_t_points.
+  void visit(ParamVisitor& v);
 };
 
 struct MaskedTrainingHistory {
