@@ -7,19 +7,9 @@
 #include <chrono>
 
 #include "svdd/seeding.hpp"
+#include "svdd/trainer.hpp"
 
 namespace svdd {
-namespace {
-
-at::Generator generator_for(int64_t seed, const std::string& stream, int64_t index = 0) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
 
 void MaskedTrainingOptions::visit(ParamVisitor& v) {
   v.field("epochs", epochs, "passes over the training rows");
@@ -71,7 +61,7 @@ MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& denoiser,
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
     denoiser.train(true);
-    at::Generator generator = generator_for(o.seed, "epoch", epoch);
+    at::Generator generator = stream_generator(o.seed, "epoch", epoch);
     torch::Tensor order = torch::randperm(n, generator, torch::kLong);
     double epoch_loss = 0;
     for (int64_t b = 0; b < n; b += o.batch_size, ++step) {
@@ -122,7 +112,7 @@ at::Tensor sample_masked_diffusion(std::shared_ptr<MaskedDenoiser> denoiser, con
   options.chunk_rows = chunk_rows;
   options.device = device;
   auto model = make_masked_diffusion(domain, std::move(denoiser), options);
-  at::Generator generator = generator_for(seed, "samples");
+  at::Generator generator = stream_generator(seed, "samples");
   torch::Tensor x = model->prior(count, generator);
   for (int t = model->num_steps(); t >= 1; --t) x = model->transition(x, t)->sample(1, generator);
   return x.to(torch::kCPU);

@@ -2,6 +2,7 @@
 // training file strictly, resolves the checkpoint and hands the [training]
 // table to the trainer it names.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,7 @@
 #include "svdd/error.hpp"
 #include "svdd/experiment.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/seeding.hpp"
 #include "svdd/version.hpp"
 #include "toml_config.hpp"
 
@@ -187,6 +189,14 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   spdlog::info("svdd {} (libtorch {}): {} -> {} ({} threads)", version(), torch_version(),
                spec.type, checkpoint.string(), threads);
   registry.train(spec, context);
+}
+
+at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index) {
+  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace svdd

@@ -177,9 +177,6 @@ TrainingFile load_training_file(const ValueTrainingOptions& options, const Regis
 // Every random stream (a rollout batch, the split, the initial weights, an
 // epoch's shuffle) has its own generator, so a resumed run draws what an
 // uninterrupted one would.
-at::Generator generator_for(int64_t seed, const std::string& stream, int64_t index = 0) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
-}
 
 std::filesystem::path beside(const std::filesystem::path& checkpoint, const std::string& suffix) {
   std::filesystem::path p = checkpoint;
@@ -253,7 +250,7 @@ Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const TrainingFil
   const auto start = std::chrono::steady_clock::now();
   for (int64_t first = 0, batch = 0; first < p.rollouts; first += p.batch_size, ++batch) {
     const int64_t n = std::min(p.batch_size, p.rollouts - first);
-    at::Generator generator = generator_for(tf.settings.seed, "rollouts", batch);
+    at::Generator generator = stream_generator(tf.settings.seed, "rollouts", batch);
     // Which steps of each rollout are kept: `keep` of the T, uniformly.
     torch::Tensor kept;
     if (keep < steps) {
@@ -438,7 +435,7 @@ double mse(const torch::Tensor& prediction, const torch::Tensor& target) {
 double train_epoch(ValueNetwork& network, torch::optim::Optimizer& optimizer, const Split& train,
                    int64_t epoch, const TrainingFile& tf, double scale, const std::string& device) {
   network.train(true);
-  at::Generator generator = generator_for(tf.settings.seed, "epoch", epoch);
+  at::Generator generator = stream_generator(tf.settings.seed, "epoch", epoch);
   torch::Tensor order = torch::randperm(train.size(), generator, torch::kLong);
   const double inverse_variance = 1.0 / (scale * scale);
   double total = 0.0;
@@ -605,7 +602,7 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
 
   // Split by rollout: a rollout's states are all training or all held out.
   torch::Tensor order =
-      torch::randperm(p.rollouts, generator_for(settings.seed, "split"), torch::kLong);
+      torch::randperm(p.rollouts, stream_generator(settings.seed, "split"), torch::kLong);
   torch::Tensor held_rollout = torch::zeros({p.rollouts}, torch::kBool);
   held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
   const torch::Tensor held_state = held_rollout.index_select(0, rollouts->rollout);
@@ -639,7 +636,7 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
       train.size(), train.rollouts, held.size(), held.rollouts, mean, spread);
 
   // The network and its optimiser, fresh or resumed.
-  at::Generator init = generator_for(settings.seed, "init");
+  at::Generator init = stream_generator(settings.seed, "init");
   ValueNetwork network(p.network, model->domain(), steps, init);
   network.set_target_scale(mean, scale);
   network.to(settings.device);

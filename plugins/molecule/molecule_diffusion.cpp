@@ -121,19 +121,11 @@ struct Results {
   }
 };
 
-at::Generator generator_for(int64_t seed, const std::string& stream) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, 0));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Up to `n` rows of `x`, chosen by random stream `stream`.
 at::Tensor some_rows(const at::Tensor& x, int64_t n, int64_t seed, const std::string& stream) {
   if (n <= 0 || n >= x.size(0)) return x;
   return x.index_select(
-      0, at::randperm(x.size(0), generator_for(seed, stream), at::kLong).slice(0, 0, n));
+      0, at::randperm(x.size(0), stream_generator(seed, stream), at::kLong).slice(0, 0, n));
 }
 
 void train_mdlm(const TrainingParams& p, const TrainContext& context) {

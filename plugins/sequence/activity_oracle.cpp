@@ -38,7 +38,6 @@
 #include "svdd/error.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/trainer.hpp"
-#include "training_support.hpp"
 
 namespace svdd::sequence {
 
@@ -517,7 +516,7 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
   SequenceData data = load_sequence_data(p.data, build.data_dir, split_part_from(p.part));
   if (p.max_rows > 0 && p.max_rows < data.tokens.size(0)) {
     torch::Tensor keep = std::get<0>(
-        torch::randperm(data.tokens.size(0), generator_for(context.seed, "rows"), torch::kLong)
+        torch::randperm(data.tokens.size(0), stream_generator(context.seed, "rows"), torch::kLong)
             .slice(0, 0, p.max_rows)
             .sort());
     data.tokens = data.tokens.index_select(0, keep);
@@ -583,7 +582,7 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < p.epochs; ++epoch) {
     net->train();
-    at::Generator generator = generator_for(context.seed, "epoch", epoch);
+    at::Generator generator = stream_generator(context.seed, "epoch", epoch);
     const torch::Tensor order = torch::randperm(n, generator, torch::kLong);
     double epoch_loss = 0;
     for (int64_t b = 0; b < n; b += p.batch_size, ++step) {

@@ -18,7 +18,6 @@
 #include "svdd/error.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/trainer.hpp"
-#include "training_support.hpp"
 
 namespace svdd::sequence {
 namespace {
@@ -107,11 +106,11 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   torch::Tensor x_train = train.tokens;
   if (p.max_rows > 0 && p.max_rows < x_train.size(0)) {
     x_train = x_train.index_select(
-        0, torch::randperm(x_train.size(0), generator_for(context.seed, "rows"), torch::kLong)
+        0, torch::randperm(x_train.size(0), stream_generator(context.seed, "rows"), torch::kLong)
                .slice(0, 0, p.max_rows));
   }
   torch::Tensor x_val = test.tokens.index_select(
-      0, torch::randperm(test.tokens.size(0), generator_for(context.seed, "validation_rows"),
+      0, torch::randperm(test.tokens.size(0), stream_generator(context.seed, "validation_rows"),
                          torch::kLong)
              .slice(0, 0, std::min(p.validation_rows, test.tokens.size(0))));
   const int64_t n = x_train.size(0), length = train.length;

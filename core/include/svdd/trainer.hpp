@@ -12,6 +12,9 @@
 // the file's SHA-1), with which seed and configuration, and how well it did.
 #pragma once
 
+#include <ATen/core/Generator.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -71,6 +74,14 @@ SVDD_API void write_training_card(const TrainContext& context, const std::string
 SVDD_API std::string params_section(const std::string& name, const VisitFn& visit);
 SVDD_API void read_card_section(const std::filesystem::path& card, const std::string& name,
                                 const VisitFn& visit);
+
+// A CPU generator for the named random stream `stream` (a shuffle, the
+// initial weights, the rollouts of batch `index`) of a training file's seed,
+// so every stream draws the same numbers whatever ran before it.
+SVDD_API at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index = 0);
+
+// Seconds since `start`, for training logs and cards.
+SVDD_API double seconds_since(std::chrono::steady_clock::time_point start);
 
 template <Parameters P>
 P read_card_section(const std::filesystem::path& card, const std::string& name) {
