@@ -70,6 +70,19 @@ std::filesystem::path default_data_dir() {
   return {};
 }
 
+std::filesystem::path data_file_path(const std::string& file, const std::filesystem::path& data_dir,
+                                     const std::string& who) {
+  const std::filesystem::path path(file);
+  if (path.is_absolute()) return path;
+  if (data_dir.empty()) {
+    throw InputError(fmt::format(
+        "{}: '{}' is relative but there is no data folder (set [experiment] data_dir or "
+        "$SVDD_DATA_DIR, or give an absolute path)",
+        who, file));
+  }
+  return data_dir / path;
+}
+
 namespace {
 
 const std::vector<std::string> kTopLevel{"experiment", "model",   "reward", "eval",

@@ -10,6 +10,7 @@
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
 #include "svdd/error.hpp"
+#include "svdd/experiment.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/table_file.hpp"
 #include "svdd/trainer.hpp"
@@ -30,17 +31,7 @@ void MoleculeDataParams::visit(ParamVisitor& v) {
 MoleculeSplit load_molecule_split(const MoleculeDataParams& p,
                                   const std::filesystem::path& data_dir) {
   MoleculeSplit split;
-  std::filesystem::path file = p.file;
-  if (file.is_relative()) {
-    if (data_dir.empty()) {
-      throw InputError(fmt::format(
-          "molecule data '{}': no data folder (put ../shared/data beside the project or set "
-          "SVDD_DATA_DIR)",
-          p.file));
-    }
-    file = data_dir / file;
-  }
-  split.file = std::filesystem::absolute(file);
+  split.file = std::filesystem::absolute(data_file_path(p.file, data_dir, "molecule data"));
   const Table table = Table::read(split.file);
   split.sha1 = file_sha1(split.file);
   const auto smiles = table.column(p.column);

@@ -14,6 +14,7 @@
 
 #include "rdkit_support.hpp"
 #include "svdd/error.hpp"
+#include "svdd/experiment.hpp"
 #include "svdd/table_file.hpp"
 #include "tanimoto.hpp"
 
@@ -58,18 +59,6 @@ class FunctionMetric final : public SampleSetMetric {
 struct NoParams {
   void visit(ParamVisitor&) {}
 };
-
-std::filesystem::path resolve(const std::string& file, const std::filesystem::path& data_dir) {
-  const std::filesystem::path path(file);
-  if (path.is_absolute()) return path;
-  if (data_dir.empty()) {
-    throw InputError(fmt::format(
-        "molecule.novelty: reference file '{}' is relative but there is no data folder (set "
-        "[experiment] data_dir or $SVDD_DATA_DIR, or give an absolute path)",
-        file));
-  }
-  return data_dir / path;
-}
 
 // The rows of `table` whose split column holds `split` (every row for "all").
 std::vector<std::string> selected_rows(const Table& table, const ReferenceParams& p,
@@ -160,7 +149,7 @@ ReferenceSet load_reference_set(const ReferenceParams& params,
   };
   const auto started = Clock::now();
   ReferenceSet reference;
-  reference.file = resolve(params.file, data_dir);
+  reference.file = data_file_path(params.file, data_dir, "molecule.novelty reference");
   const Table table = Table::read(reference.file);
   const std::vector<std::string> smiles = selected_rows(table, params, reference.file);
   const double read_seconds = seconds_since(started);

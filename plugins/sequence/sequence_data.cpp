@@ -6,6 +6,7 @@
 #include <set>
 
 #include "svdd/error.hpp"
+#include "svdd/experiment.hpp"
 #include "svdd/seeding.hpp"
 #include "svdd/table_file.hpp"
 #include "svdd/trainer.hpp"
@@ -48,15 +49,7 @@ SplitPart split_part_from(const std::string& name) {
 
 std::filesystem::path data_file(const SequenceDataParams& params,
                                 const std::filesystem::path& data_dir) {
-  std::filesystem::path file = params.file;
-  if (file.is_relative()) {
-    if (data_dir.empty()) {
-      throw InputError(fmt::format(
-          "data file '{}': no data folder (set [experiment] data_dir or $SVDD_DATA_DIR)",
-          params.file));
-    }
-    file = data_dir / file;
-  }
+  const std::filesystem::path file = data_file_path(params.file, data_dir, "data file");
   if (!std::filesystem::is_regular_file(file)) {
     throw InputError(fmt::format("data file not found: {}", file.string()));
   }

@@ -12,14 +12,18 @@
 
 #include "catch_torch.hpp"
 #include "rdkit_support.hpp"
+#include "smiles_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/experiment.hpp"
+#include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 #include "vina_docking.hpp"
 
 using Catch::Contains;
 using Catch::WithinAbs;
 namespace mol = svdd::molecule;
+using svdd::seconds_since;
+using svdd::test::smiles_domain;
 
 namespace {
 
@@ -107,26 +111,6 @@ struct FakePrograms {
 
 bool empty_folder(const std::filesystem::path& dir) {
   return std::filesystem::is_directory(dir) && std::filesystem::is_empty(dir);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// A domain whose sample i (a [B, 1] tensor of indices) decodes to smiles[i].
-svdd::Domain smiles_domain(std::vector<std::string> smiles) {
-  svdd::Domain d;
-  d.name = "test.smiles";
-  d.kind = svdd::Domain::Kind::discrete;
-  d.shape = {1};
-  d.vocab_size = static_cast<int64_t>(smiles.size()) + 1;
-  d.mask_id = d.vocab_size - 1;
-  d.decoder = [smiles](const at::Tensor& x) {
-    std::vector<std::string> out;
-    for (int64_t i = 0; i < x.size(0); ++i) out.push_back(smiles.at(x[i][0].item<int64_t>()));
-    return out;
-  };
-  return d;
 }
 
 // The reward an experiment's [reward] table builds, as a run would.

@@ -18,6 +18,7 @@
 #include "qed.hpp"
 #include "rdkit_support.hpp"
 #include "sa_score.hpp"
+#include "smiles_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/experiment.hpp"
 #include "toy_fixture.hpp"
@@ -25,6 +26,7 @@
 using Catch::Contains;
 using Catch::WithinAbs;
 namespace mol = svdd::molecule;
+using svdd::test::smiles_domain;
 
 namespace {
 
@@ -78,22 +80,6 @@ std::shared_ptr<const mol::FragmentScores> fragments_or_skip() {
     return nullptr;
   }
   return mol::FragmentScores::load(mol::fragment_scores_path(data));
-}
-
-// A domain whose sample i (a [B, 1] tensor of indices) decodes to smiles[i].
-svdd::Domain smiles_domain(std::vector<std::string> smiles) {
-  svdd::Domain d;
-  d.name = "test.smiles";
-  d.kind = svdd::Domain::Kind::discrete;
-  d.shape = {1};
-  d.vocab_size = static_cast<int64_t>(smiles.size()) + 1;
-  d.mask_id = d.vocab_size - 1;
-  d.decoder = [smiles](const at::Tensor& x) {
-    std::vector<std::string> out;
-    for (int64_t i = 0; i < x.size(0); ++i) out.push_back(smiles.at(x[i][0].item<int64_t>()));
-    return out;
-  };
-  return d;
 }
 
 svdd::Registry molecule_registry() {

@@ -68,4 +68,11 @@ SVDD_API Experiment load_experiment(const std::filesystem::path& file,
 // working tree, else "".
 SVDD_API std::filesystem::path default_data_dir();
 
+// A data table named in a component's table: `file` as given when absolute,
+// else under `data_dir`. Throws InputError, starting with `who` (the
+// component), when `file` is relative and there is no data folder.
+SVDD_API std::filesystem::path data_file_path(const std::string& file,
+                                              const std::filesystem::path& data_dir,
+                                              const std::string& who);
+
 }  // namespace svdd
