@@ -19,6 +19,7 @@ void register_learned_value(Registry&);
 void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
 void register_composite_reward(Registry&);
+void register_torchscript_reward(Registry&);
 
 void register_core_components(Registry& registry) {
   register_pretrained(registry);
@@ -37,6 +38,7 @@ void register_core_components(Registry& registry) {
   register_toy_categorical(registry);
   register_toy_gmm(registry);
   register_composite_reward(registry);
+  register_torchscript_reward(registry);
 }
 
 }  // namespace svdd

@@ -20,6 +20,7 @@
 
 #include "csv.hpp"
 #include "file_writing.hpp"
+#include "sample_grid.hpp"
 #include "summary.hpp"
 #include "svdd/decoding_loop.hpp"
 #include "svdd/error.hpp"
@@ -413,7 +414,15 @@ std::string summarise(const OutputFiles& files,
       }
     }
   }
-  const std::string sections = any_baseline ? compute_matched_section(results, baselines) : "";
+  std::string sections = any_baseline ? compute_matched_section(results, baselines) : "";
+  // Image samples decode to PNG data URIs: draw them, one row per run.
+  std::vector<std::string> grid_labels;
+  std::vector<std::vector<std::string>> grid_rows;
+  for (const auto& r : results) {
+    grid_labels.push_back(r.run);
+    grid_rows.push_back(std::move(decoded[r.run]));
+  }
+  sections += write_samples_grid(files.dir, grid_labels, grid_rows);
   std::string distance_note;
   for (const auto& note : distance_notes) distance_note += note;
   const std::string notes =
