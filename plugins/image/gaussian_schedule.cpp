@@ -1,0 +1,38 @@
+#include "gaussian_schedule.hpp"
+
+namespace svdd::image {
+
+void visit_training_schedule(ParamVisitor& v, GaussianDiffusionOptions& o) {
+  int64_t train_steps = o.train_steps;
+  v.field("train_steps", train_steps, "N: DDPM timesteps the network was trained on");
+  v.require(train_steps >= 1 && train_steps <= 100000, "train_steps", "must be in [1, 100000]");
+  o.train_steps = static_cast<int>(train_steps);
+  v.field("schedule", o.schedule,
+          "noise schedule: \"linear\" (beta_start..beta_end) or \"cosine\"");
+  v.require(o.schedule == "linear" || o.schedule == "cosine", "schedule",
+            "must be \"linear\" or \"cosine\"");
+  v.field("beta_start", o.beta_start, "first beta of the linear schedule");
+  v.field("beta_end", o.beta_end, "last beta of the linear schedule");
+  v.require(o.beta_start > 0 && o.beta_start <= o.beta_end && o.beta_end < 1, "beta_end",
+            "needs 0 < beta_start <= beta_end < 1");
+  v.field("prediction", o.prediction, "what the network predicts: \"epsilon\" (noise) or \"x0\"");
+  v.require(o.prediction == "epsilon" || o.prediction == "x0", "prediction",
+            "must be \"epsilon\" or \"x0\"");
+}
+
+void visit_sampling(ParamVisitor& v, GaussianDiffusionOptions& o) {
+  int64_t steps = o.steps;
+  v.field("steps", steps, "T: DDIM sampling steps, evenly spaced over the N training timesteps");
+  v.require(steps >= 1 && steps <= o.train_steps, "steps", "must be in [1, train_steps]");
+  o.steps = static_cast<int>(steps);
+  v.field("eta", o.eta,
+          "DDIM stochasticity: 1 is DDPM-like ancestral sampling, 0 deterministic (SVDD and SMC "
+          "need eta > 0 for their candidates to differ)");
+  v.require(o.eta >= 0 && o.eta <= 1, "eta", "must be in [0, 1]");
+  v.field("clip_x0", o.clip_x0,
+          "clamp the predicted clean image to [-clip_x0, clip_x0] (0: no clamp; images live in "
+          "[-1, 1])");
+  v.require(o.clip_x0 >= 0, "clip_x0", "must be >= 0");
+}
+
+}  // namespace svdd::image

@@ -1,0 +1,22 @@
+// The image plugin: pixel-space Gaussian diffusion (DDPM trained here,
+// sampled with DDIM) on handwritten digits, the JPEG compressibility reward
+// of the SVDD paper, digit-classifier rewards (differentiable, for DPS and
+// classifier guidance) with a held-out classifier for evaluation, and
+// TorchScript noise-prediction networks exported from Python.
+#include "svdd/plugin.hpp"
+
+#include "digit_classifier.hpp"
+#include "image_diffusion.hpp"
+#include "jpeg_compressibility.hpp"
+#include "torchscript_denoiser.hpp"
+
+namespace {
+void register_image(svdd::Registry& registry) {
+  svdd::image::register_image_diffusion(registry);
+  svdd::image::register_jpeg_compressibility(registry);
+  svdd::image::register_digit_classifier(registry);
+  svdd::image::register_torchscript_denoiser(registry);
+}
+}  // namespace
+
+SVDD_PLUGIN(register_image)
