@@ -21,6 +21,7 @@
 #include "chunking.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/torchscript_messages.hpp"
 
 namespace svdd {
 namespace {
@@ -47,36 +48,6 @@ struct TorchScriptRewardParams {
               "must be finite (core treats NaN as a failing reward, and -inf breaks averages)");
   }
 };
-
-// The gist of a libtorch error in one line: no C++ backtrace, and of a
-// TorchScript traceback only its last line, the Python-style error itself.
-std::string one_line(const std::exception& error) {
-  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
-  std::string text = torch_error ? torch_error->what_without_backtrace() : error.what();
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  const size_t last_break = text.rfind('\n');
-  return last_break == std::string::npos ? text : text.substr(last_break + 1);
-}
-
-// The module's forward as Python would write it, e.g.
-// "forward(x: Tensor, y: Tensor) -> Tensor", for messages.
-std::string forward_signature(const torch::jit::Module& module) {
-  const auto forward = module.find_method("forward");
-  if (!forward) return "a module without a forward method";
-  const c10::FunctionSchema& schema = forward->function().getSchema();
-  std::vector<std::string> arguments;
-  for (const c10::Argument& argument : schema.arguments()) {
-    if (argument.name() == "self") continue;
-    arguments.push_back(fmt::format("{}: {}", argument.name(), argument.type()->annotation_str()));
-  }
-  std::vector<std::string> returns;
-  for (const c10::Argument& result : schema.returns()) {
-    returns.push_back(result.type()->annotation_str());
-  }
-  return fmt::format(
-      "forward({}) -> {}", fmt::join(arguments, ", "),
-      returns.size() == 1 ? returns[0] : fmt::format("({})", fmt::join(returns, ", ")));
-}
 
 bool is_score_shape(const at::Tensor& scores, int64_t rows) {
   return (scores.dim() == 1 && scores.size(0) == rows) ||
@@ -168,7 +139,8 @@ class TorchScriptReward final : public RewardOracle {
       result = module_.forward({rows});
     } catch (const std::exception& error) {
       throw RuntimeFailure(fmt::format("torchscript_reward {}: forward failed on a batch {}: {}",
-                                       file_, shape_text(rows.sizes()), one_line(error)));
+                                       file_, shape_text(rows.sizes()),
+                                       torchscript_error_line(error)));
     }
     if (!result.isTensor() || !is_score_shape(result.toTensor(), rows.size(0))) {
       throw RuntimeFailure(fmt::format(
@@ -202,7 +174,7 @@ torch::jit::Module load_module(const std::string& file, const torch::Device& dev
     throw InputError(
         fmt::format("{}: cannot be loaded as a TorchScript module ({}); expected a file written by "
                     "torch.jit.save with {}",
-                    file, one_line(error), expected));
+                    file, torchscript_error_line(error), expected));
   }
   module.eval();
   for (at::Tensor parameter : module.parameters()) parameter.requires_grad_(false);
@@ -221,15 +193,17 @@ void probe(torch::jit::Module& module, const std::string& file, const std::strin
   try {
     result = module.forward({example});
   } catch (const std::exception& error) {
-    throw refuse(fmt::format("{}, which fails on a batch {}: {}", forward_signature(module),
-                             shape_text(example.sizes()), one_line(error)));
+    throw refuse(fmt::format("{}, which fails on a batch {}: {}",
+                             torchscript_forward_signature(module), shape_text(example.sizes()),
+                             torchscript_error_line(error)));
   }
   if (!result.isTensor()) {
-    throw refuse(
-        fmt::format("{}, which returns a {}", forward_signature(module), result.tagKind()));
+    throw refuse(fmt::format("{}, which returns a {}", torchscript_forward_signature(module),
+                             result.tagKind()));
   }
   if (!is_score_shape(result.toTensor(), example.size(0))) {
-    throw refuse(fmt::format("{}, which returns shape {} for a batch {}", forward_signature(module),
+    throw refuse(fmt::format("{}, which returns shape {} for a batch {}",
+                             torchscript_forward_signature(module),
                              shape_text(result.toTensor().sizes()), shape_text(example.sizes())));
   }
 }

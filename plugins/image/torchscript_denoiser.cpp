@@ -17,6 +17,7 @@
 #include "gaussian_schedule.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
+#include "svdd/torchscript_messages.hpp"
 #include "time_unet.hpp"
 
 namespace svdd::image {
@@ -38,34 +39,6 @@ struct TorchScriptDenoiserParams {
   }
 };
 
-// The gist of a libtorch error in one line: no C++ backtrace, and of a
-// TorchScript traceback only its last line, the Python-style error itself.
-std::string one_line(const std::exception& error) {
-  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
-  std::string text = torch_error ? torch_error->what_without_backtrace() : error.what();
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  const size_t last_break = text.rfind('\n');
-  return last_break == std::string::npos ? text : text.substr(last_break + 1);
-}
-
-// The module's forward as Python would write it, for messages.
-std::string forward_signature(const torch::jit::Module& module) {
-  const auto forward = module.find_method("forward");
-  if (!forward) return "a module without a forward method";
-  const c10::FunctionSchema& schema = forward->function().getSchema();
-  std::vector<std::string> arguments, returns;
-  for (const c10::Argument& argument : schema.arguments()) {
-    if (argument.name() == "self") continue;
-    arguments.push_back(fmt::format("{}: {}", argument.name(), argument.type()->annotation_str()));
-  }
-  for (const c10::Argument& result : schema.returns()) {
-    returns.push_back(result.type()->annotation_str());
-  }
-  return fmt::format(
-      "forward({}) -> {}", fmt::join(arguments, ", "),
-      returns.size() == 1 ? returns[0] : fmt::format("({})", fmt::join(returns, ", ")));
-}
-
 std::string shape_text(at::IntArrayRef sizes) {
   return fmt::format("[{}]", fmt::join(sizes, ", "));
 }
@@ -85,7 +58,7 @@ class TorchScriptDenoiser final : public GaussianDenoiser {
     } catch (const std::exception& error) {
       throw RuntimeFailure(
           fmt::format("image.torchscript_denoiser {}: forward failed on x_t {}: {}", file_,
-                      shape_text(x_t.sizes()), one_line(error)));
+                      shape_text(x_t.sizes()), torchscript_error_line(error)));
     }
     if (!result.isTensor() || result.toTensor().sizes() != x_t.sizes()) {
       throw RuntimeFailure(fmt::format(
@@ -119,7 +92,7 @@ torch::jit::Module load_checked(const std::string& file, const torch::Device& de
     throw InputError(
         fmt::format("{}: cannot be loaded as a TorchScript module ({}); expected a file written by "
                     "torch.jit.save with {}",
-                    file, one_line(error), expected));
+                    file, torchscript_error_line(error), expected));
   }
   module.eval();
   for (at::Tensor parameter : module.parameters()) parameter.requires_grad_(false);
@@ -130,14 +103,14 @@ torch::jit::Module load_checked(const std::string& file, const torch::Device& de
   const at::Tensor t = at::tensor({1.0f, float(options.train_steps)}, on_device);
   const auto refuse = [&](const std::string& what) {
     return InputError(fmt::format("{}: expected {}; got {}, {}", file, expected,
-                                  forward_signature(module), what));
+                                  torchscript_forward_signature(module), what));
   };
   c10::IValue result;
   try {
     result = module.forward({x, t});
   } catch (const std::exception& error) {
-    throw refuse(
-        fmt::format("which fails on x_t {} and t [2]: {}", shape_text(x.sizes()), one_line(error)));
+    throw refuse(fmt::format("which fails on x_t {} and t [2]: {}", shape_text(x.sizes()),
+                             torchscript_error_line(error)));
   }
   if (!result.isTensor()) throw refuse("which returns a " + result.tagKind());
   if (result.toTensor().sizes() != x.sizes()) {
