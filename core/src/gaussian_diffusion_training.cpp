@@ -128,15 +128,9 @@ GaussianTrainingHistory train_gaussian_denoiser(TrainableGaussianDenoiser& denoi
           (denoiser.predict(batch.x_t, t.to(o.device)) - batch.target).pow(2).mean();
       const double warm =
           o.warmup_steps > 0 ? std::min(1.0, double(step + 1) / o.warmup_steps) : 1.0;
-      const double lr =
-          o.learning_rate * warm * 0.5 * (1 + std::cos(M_PI * double(step) / double(total_steps)));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      torch::nn::utils::clip_grad_norm_(weights, 1.0);
-      optimizer.step();
+      optimizer_step(optimizer, loss,
+                     cosine_learning_rate(o.learning_rate * warm, step, total_steps),
+                     /*clip_norm=*/1.0);
       {
         torch::NoGradGuard no_grad;
         // Early on the average would be dominated by the random initial

@@ -76,14 +76,8 @@ MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& denoiser,
       torch::Tensor uniforms = torch::rand({m, length}, generator);
       torch::Tensor loss = masked_diffusion_loss(denoiser, x0, t, mask_id, uniforms).mean() /
                            static_cast<double>(length);
-      const double lr = o.learning_rate * 0.5 * (1 + std::cos(M_PI * double(step) / total_steps));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      torch::nn::utils::clip_grad_norm_(denoiser.parameters(), 1.0);
-      optimizer.step();
+      optimizer_step(optimizer, loss, cosine_learning_rate(o.learning_rate, step, total_steps),
+                     /*clip_norm=*/1.0);
       epoch_loss += loss.item<double>() * m;
       if ((step + 1) % 50 == 0) {
         spdlog::info("  epoch {} step {}/{}: loss {:.4f} nats/token ({:.0f} s)", epoch + 1,

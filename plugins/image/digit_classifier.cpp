@@ -393,13 +393,7 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
           shifted(train.images.index_select(0, rows), p.shift, generator), p.noise, generator);
       const torch::Tensor y = train.labels.index_select(0, rows).to(device);
       const torch::Tensor loss = torch::nll_loss(classifier.log_probabilities(x), y);
-      const double lr = p.learning_rate * 0.5 * (1 + std::cos(M_PI * double(step) / total_steps));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
+      optimizer_step(optimizer, loss, cosine_learning_rate(p.learning_rate, step, total_steps));
       epoch_loss += loss.item<double>() * double(rows.size(0));
     }
     results.train_loss_per_epoch.push_back(epoch_loss / double(n));

@@ -594,13 +594,7 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
       // network of averaged outputs).
       const torch::Tensor outputs = net->member_outputs(x);
       const torch::Tensor loss = (outputs - z.unsqueeze(0)).pow(2).mean();
-      const double lr = p.learning_rate * 0.5 * (1 + std::cos(M_PI * double(step) / total_steps));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
+      optimizer_step(optimizer, loss, cosine_learning_rate(p.learning_rate, step, total_steps));
       epoch_loss += loss.item<double>() * double(rows.size(0));
     }
     const auto [validation_loss, validation_r] = validate();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,10 @@
 
 #include "svdd/export.hpp"
 #include "svdd/params.hpp"
+
+namespace torch::optim {
+class Optimizer;
+}
 
 namespace svdd {
 
@@ -79,6 +84,16 @@ SVDD_API void read_card_section(const std::filesystem::path& card, const std::st
 // initial weights, the rollouts of batch `index`) of a training file's seed,
 // so every stream draws the same numbers whatever ran before it.
 SVDD_API at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index = 0);
+
+// The learning rate at gradient step `step` of `total_steps` under a cosine
+// decay from `peak` to 0 (the schedule every trainer here uses).
+SVDD_API double cosine_learning_rate(double peak, int64_t step, int64_t total_steps);
+
+// One gradient step of `optimizer` on `loss`: every parameter group's
+// learning rate set to `learning_rate`, gradients zeroed and recomputed,
+// their joint norm clipped to `clip_norm` when it is > 0, then the update.
+SVDD_API void optimizer_step(torch::optim::Optimizer& optimizer, const at::Tensor& loss,
+                             double learning_rate, double clip_norm = 0.0);
 
 // Seconds since `start`, for training logs and cards.
 SVDD_API double seconds_since(std::chrono::steady_clock::time_point start);
