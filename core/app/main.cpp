@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "svdd/plugin.hpp"
-#include "svdd/plugin_loader.hpp"
-#include "svdd/process.hpp"
+#include "svdd/plugins/plugin_loader.hpp"
+#include "svdd/util/process.hpp"
 #include "svdd/registry.hpp"
-#include "svdd/runner.hpp"
-#include "svdd/value_training.hpp"
+#include "svdd/run/runner.hpp"
+#include "svdd/training/value_training.hpp"
 #include "svdd/version.hpp"
 
 namespace {

@@ -36,8 +36,8 @@
 #include "digit_data.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/png_image.hpp"
-#include "svdd/seeding.hpp"
+#include "svdd/io/png_image.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::image {

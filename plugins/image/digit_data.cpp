@@ -5,7 +5,7 @@
 #include <zlib.h>
 
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::image {

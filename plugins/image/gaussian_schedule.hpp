@@ -5,7 +5,7 @@
 // user writes in TOML.
 #pragma once
 
-#include "svdd/gaussian_diffusion.hpp"
+#include "svdd/families/gaussian_diffusion.hpp"
 #include "svdd/params.hpp"
 
 namespace svdd::image {

@@ -10,8 +10,8 @@
 #include "gaussian_schedule.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/gaussian_diffusion_training.hpp"
-#include "svdd/seeding.hpp"
+#include "svdd/training/gaussian_diffusion_training.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::image {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "svdd/domain.hpp"
-#include "svdd/png_image.hpp"
+#include "svdd/io/png_image.hpp"
 
 namespace svdd::image {
 

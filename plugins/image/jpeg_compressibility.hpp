@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "svdd/png_image.hpp"
+#include "svdd/io/png_image.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd::image {

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "svdd/gaussian_diffusion_training.hpp"
+#include "svdd/training/gaussian_diffusion_training.hpp"
 #include "svdd/params.hpp"
 
 namespace svdd::image {

@@ -17,7 +17,7 @@
 #include "gaussian_schedule.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/torchscript_messages.hpp"
+#include "svdd/util/torchscript_messages.hpp"
 #include "time_unet.hpp"
 
 namespace svdd::image {

@@ -10,9 +10,9 @@
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/seeding.hpp"
-#include "svdd/table_file.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/util/seeding.hpp"
+#include "svdd/io/table_file.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::molecule {

@@ -12,8 +12,8 @@
 #include "molecule_data.hpp"
 #include "selfies_transformer.hpp"
 #include "svdd/error.hpp"
-#include "svdd/masked_diffusion_training.hpp"
-#include "svdd/seeding.hpp"
+#include "svdd/training/masked_diffusion_training.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::molecule {

@@ -14,8 +14,8 @@
 
 #include "rdkit_support.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/table_file.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/io/table_file.hpp"
 #include "tanimoto.hpp"
 
 namespace svdd::molecule {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "molecule_domain.hpp"
-#include "svdd/masked_diffusion_training.hpp"
+#include "svdd/training/masked_diffusion_training.hpp"
 #include "svdd/params.hpp"
 
 namespace svdd::molecule {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "sequence_domain.hpp"
-#include "svdd/masked_diffusion_training.hpp"
+#include "svdd/training/masked_diffusion_training.hpp"
 #include "svdd/params.hpp"
 
 namespace svdd::sequence {

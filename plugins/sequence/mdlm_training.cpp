@@ -16,7 +16,7 @@
 #include "sequence_data.hpp"
 #include "sequence_diffusion.hpp"
 #include "svdd/error.hpp"
-#include "svdd/seeding.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::sequence {

@@ -6,9 +6,9 @@
 #include <set>
 
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/seeding.hpp"
-#include "svdd/table_file.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/util/seeding.hpp"
+#include "svdd/io/table_file.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::sequence {

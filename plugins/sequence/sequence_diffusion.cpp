@@ -9,7 +9,7 @@
 #include "kmer_statistics.hpp"
 #include "sequence_data.hpp"
 #include "svdd/error.hpp"
-#include "svdd/seeding.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
 namespace {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/plugin_loader.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/plugins/plugin_loader.hpp"
 #include "svdd/registry.hpp"
 
 namespace {

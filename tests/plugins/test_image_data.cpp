@@ -9,7 +9,7 @@
 #include "digit_data.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 
 using namespace svdd::image;
 

@@ -10,8 +10,8 @@
 #include "image_diffusion.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/gaussian_diffusion_training.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/training/gaussian_diffusion_training.hpp"
 #include "time_unet.hpp"
 #include "toy_fixture.hpp"
 

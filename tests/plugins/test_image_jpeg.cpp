@@ -26,7 +26,7 @@
 #include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -12,8 +12,8 @@
 #include "catch_torch.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/guidance_gradient.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/methods/guidance_gradient.hpp"
 #include "torchscript_denoiser.hpp"
 #include "toy_fixture.hpp"
 

@@ -9,7 +9,7 @@
 #include "rdkit_support.hpp"
 #include "selfies_transformer.hpp"
 #include "svdd/error.hpp"
-#include "svdd/masked_diffusion_training.hpp"
+#include "svdd/training/masked_diffusion_training.hpp"
 #include "toy_fixture.hpp"
 
 using namespace svdd::molecule;

@@ -14,7 +14,7 @@
 #include "rdkit_support.hpp"
 #include "smiles_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 #include "vina_docking.hpp"

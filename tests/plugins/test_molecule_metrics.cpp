@@ -10,7 +10,7 @@
 #include "catch_torch.hpp"
 #include "molecule_metrics.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "tanimoto.hpp"
 #include "toy_fixture.hpp"
 

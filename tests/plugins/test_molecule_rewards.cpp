@@ -20,7 +20,7 @@
 #include "sa_score.hpp"
 #include "smiles_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/config/experiment.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -8,8 +8,8 @@
 #include "catch_torch.hpp"
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/table_file.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/io/table_file.hpp"
 
 using namespace svdd::molecule;
 

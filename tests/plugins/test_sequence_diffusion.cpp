@@ -15,9 +15,9 @@
 #include "sequence_diffusion.hpp"
 #include "sequence_rewards.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/masked_diffusion.hpp"
-#include "svdd/runner.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/families/masked_diffusion.hpp"
+#include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 

@@ -14,8 +14,8 @@
 #include "sequence_data.hpp"
 #include "sequence_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/runner.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 

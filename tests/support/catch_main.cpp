@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "svdd/process.hpp"
+#include "svdd/util/process.hpp"
 
 int main(int argc, char* argv[]) {
   svdd::tune_allocator();

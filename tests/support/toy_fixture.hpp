@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "svdd/decoding_loop.hpp"
-#include "svdd/experiment.hpp"
+#include "svdd/decoding/decoding_loop.hpp"
+#include "svdd/config/experiment.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd::test {

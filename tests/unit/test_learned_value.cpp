@@ -9,8 +9,8 @@
 
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
-#include "svdd/value_network.hpp"
-#include "svdd/value_training.hpp"
+#include "svdd/training/value_network.hpp"
+#include "svdd/training/value_training.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Matchers::Contains;

@@ -6,9 +6,9 @@
 #include <set>
 
 #include "catch_torch.hpp"
-#include "svdd/guidance_gradient.hpp"
-#include "svdd/resampling.hpp"
-#include "svdd/runner.hpp"
+#include "svdd/methods/guidance_gradient.hpp"
+#include "svdd/methods/resampling.hpp"
+#include "svdd/run/runner.hpp"
 #include "toy_fixture.hpp"
 
 using svdd::test::ToyFixture;

@@ -2,8 +2,8 @@
 #include <cmath>
 
 #include "catch_torch.hpp"
-#include "svdd/gaussian_diffusion.hpp"
-#include "svdd/masked_diffusion.hpp"
+#include "svdd/families/gaussian_diffusion.hpp"
+#include "svdd/families/masked_diffusion.hpp"
 
 namespace {
 

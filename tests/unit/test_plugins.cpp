@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "catch_torch.hpp"
-#include "svdd/plugin_loader.hpp"
+#include "svdd/plugins/plugin_loader.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

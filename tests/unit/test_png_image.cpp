@@ -9,9 +9,9 @@
 #include <fstream>
 
 #include "catch_torch.hpp"
-#include "sample_grid.hpp"
+#include "run/sample_grid.hpp"
 #include "svdd/error.hpp"
-#include "svdd/png_image.hpp"
+#include "svdd/io/png_image.hpp"
 
 using Catch::Contains;
 using svdd::PngImage;

@@ -7,7 +7,7 @@
 
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
-#include "svdd/runner.hpp"
+#include "svdd/run/runner.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -3,8 +3,8 @@
 
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
-#include "svdd/experiment.hpp"
-#include "svdd/table_file.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/io/table_file.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "selection.hpp"
+#include "methods/selection.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 

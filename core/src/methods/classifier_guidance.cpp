@@ -8,10 +8,10 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include "gradient_guided.hpp"
+#include "methods/gradient_guided.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
-#include "svdd/value_network.hpp"
+#include "svdd/training/value_network.hpp"
 
 namespace svdd {
 namespace {

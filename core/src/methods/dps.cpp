@@ -10,9 +10,9 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include "gradient_guided.hpp"
+#include "methods/gradient_guided.hpp"
 #include "svdd/error.hpp"
-#include "svdd/guidance_gradient.hpp"
+#include "svdd/methods/guidance_gradient.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {

@@ -12,7 +12,7 @@
 #include <ATen/ATen.h>
 
 #include "svdd/registry.hpp"
-#include "svdd/resampling.hpp"
+#include "svdd/methods/resampling.hpp"
 
 namespace svdd {
 namespace {

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "svdd/registry.hpp"
-#include "svdd/resampling.hpp"
+#include "svdd/methods/resampling.hpp"
 
 namespace svdd {
 namespace {

@@ -8,7 +8,7 @@
 // the tilted target p_pre(x) exp(r(x)/alpha) / Z as M grows.
 #include <ATen/ATen.h>
 
-#include "selection.hpp"
+#include "methods/selection.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 

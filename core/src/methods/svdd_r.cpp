@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "selection.hpp"
+#include "methods/selection.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {

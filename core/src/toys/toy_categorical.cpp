@@ -10,9 +10,9 @@
 
 #include <cmath>
 
-#include "svdd/seeding.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/error.hpp"
-#include "svdd/masked_diffusion.hpp"
+#include "svdd/families/masked_diffusion.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {

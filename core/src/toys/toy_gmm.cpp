@@ -12,7 +12,7 @@
 #include <cmath>
 
 #include "svdd/error.hpp"
-#include "svdd/gaussian_diffusion.hpp"
+#include "svdd/families/gaussian_diffusion.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {

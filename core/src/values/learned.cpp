@@ -9,7 +9,7 @@
 
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
-#include "svdd/value_network.hpp"
+#include "svdd/training/value_network.hpp"
 
 namespace svdd {
 namespace {

@@ -1,0 +1,96 @@
+// Resampling schemes (see resampling.hpp).
+#include "svdd/methods/resampling.hpp"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "svdd/error.hpp"
+
+namespace svdd {
+
+bool is_resampling_scheme(const std::string& name) {
+  return name == "multinomial" || name == "systematic" || name == "stratified" ||
+         name == "residual";
+}
+
+ResamplingScheme resampling_scheme(const std::string& name) {
+  if (name == "multinomial") return ResamplingScheme::multinomial;
+  if (name == "systematic") return ResamplingScheme::systematic;
+  if (name == "stratified") return ResamplingScheme::stratified;
+  if (name == "residual") return ResamplingScheme::residual;
+  throw InputError(fmt::format(
+      "resampling: unknown scheme '{}' (known: multinomial, systematic, stratified, residual)",
+      name));
+}
+
+namespace {
+
+// Inverse-CDF lookup of sorted uniforms u [n] in the cumulative weights.
+at::Tensor invert_cdf(const at::Tensor& weights, const at::Tensor& u) {
+  at::Tensor cdf = weights.cumsum(0);
+  cdf[-1] = 1.0;  // guard against rounding
+  return at::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true)
+      .clamp_max(weights.size(0) - 1);
+}
+
+at::Tensor resample_group(const at::Tensor& w, ResamplingScheme scheme, at::Generator& gen) {
+  const int64_t n = w.size(0);
+  const auto options = at::TensorOptions().dtype(at::kDouble);
+  switch (scheme) {
+    case ResamplingScheme::multinomial:
+      return std::get<0>(at::multinomial(w, n, /*replacement=*/true, gen).sort());
+    case ResamplingScheme::systematic: {
+      at::Tensor u0 = at::rand({1}, gen, options);
+      return invert_cdf(w, (at::arange(n, options) + u0) / double(n));
+    }
+    case ResamplingScheme::stratified: {
+      at::Tensor u = at::rand({n}, gen, options);
+      return invert_cdf(w, (at::arange(n, options) + u) / double(n));
+    }
+    case ResamplingScheme::residual: {
+      at::Tensor copies = (w * n).floor().to(at::kLong);
+      const int64_t rest = n - copies.sum().item<int64_t>();
+      at::Tensor kept = at::repeat_interleave(at::arange(n, at::kLong), copies);
+      if (rest == 0) return kept;
+      at::Tensor residual = w * n - copies.to(at::kDouble);
+      at::Tensor extra = at::multinomial(residual / residual.sum(), rest, true, gen);
+      return std::get<0>(at::cat({kept, extra}).sort());
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+at::Tensor resample(const at::Tensor& log_weights, int64_t group_size, ResamplingScheme scheme,
+                    at::Generator& generator) {
+  at::Tensor lw = log_weights.to(at::kCPU, at::kDouble);
+  const int64_t p = lw.size(0);
+  const int64_t g = group_size > 0 ? group_size : p;
+  at::Tensor ancestors = at::empty({p}, at::kLong);
+  for (int64_t begin = 0; begin < p; begin += g) {
+    const int64_t end = std::min(p, begin + g);
+    at::Tensor w = lw.slice(0, begin, end).softmax(0);
+    if (!w.isfinite().all().item<bool>()) {
+      throw RuntimeFailure("resampling: weights are not finite (all log-weights -inf or NaN)");
+    }
+    ancestors.slice(0, begin, end).copy_(resample_group(w, scheme, generator) + begin);
+  }
+  return ancestors;
+}
+
+at::Tensor effective_sample_size(const at::Tensor& log_weights, int64_t group_size) {
+  at::Tensor lw = log_weights.to(at::kCPU, at::kDouble);
+  const int64_t p = lw.size(0);
+  const int64_t g = group_size > 0 ? group_size : p;
+  std::vector<double> ess;
+  for (int64_t begin = 0; begin < p; begin += g) {
+    at::Tensor w = lw.slice(0, begin, std::min(p, begin + g)).softmax(0);
+    ess.push_back(1.0 / w.pow(2).sum().item<double>());
+  }
+  return at::tensor(ess, at::kDouble);
+}
+
+}  // namespace svdd

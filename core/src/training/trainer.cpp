@@ -1,0 +1,195 @@
+// `svdd train` for plugin-defined trainers (see trainer.hpp): reads a
+// training file strictly, resolves the checkpoint and hands the [training]
+// table to the trainer it names.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/uuid/detail/sha1.hpp>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "io/file_writing.hpp"
+#include "svdd/error.hpp"
+#include "svdd/config/experiment.hpp"
+#include "svdd/registry.hpp"
+#include "svdd/util/seeding.hpp"
+#include "svdd/version.hpp"
+#include "config/toml_config.hpp"
+
+namespace svdd {
+
+namespace {
+
+toml::table parse_training_file(const std::filesystem::path& file) {
+  if (!std::filesystem::is_regular_file(file)) {
+    throw InputError(fmt::format("training file not found: {}", file.string()));
+  }
+  try {
+    return toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", file.string(),
+                                 e.source().begin.line, e.source().begin.column, e.description()));
+  }
+}
+
+}  // namespace
+
+bool is_trainer_file(const std::filesystem::path& file) {
+  return parse_training_file(file).contains("training");
+}
+
+std::filesystem::path card_path(const std::filesystem::path& checkpoint) {
+  std::filesystem::path p = checkpoint;
+  return p.replace_extension(".card.toml");
+}
+
+std::string file_sha1(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("cannot read {}", file.string()));
+  boost::uuids::detail::sha1 sha;
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0) sha.process_bytes(buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  boost::uuids::detail::sha1::digest_type digest;
+  sha.get_digest(digest);
+  std::string hex;
+  for (unsigned int word : digest) hex += fmt::format("{:08x}", word);
+  return hex;
+}
+
+void write_training_card(const TrainContext& context, const std::string& title,
+                         const std::string& body_toml) {
+  toml::table top;
+  top.insert("checkpoint", context.checkpoint.filename().string());
+  // Relative to the card, so a committed card names no machine's folders.
+  top.insert(
+      "training_file",
+      std::filesystem::relative(context.training_file, context.checkpoint.parent_path()).string());
+  top.insert("seed", context.seed);
+  top.insert("svdd_version", version());
+  top.insert("libtorch_version", torch_version());
+  top.insert("written", utc_now_text());
+  std::ostringstream head;
+  head << top;
+  std::string comment;
+  std::istringstream lines(title);
+  for (std::string line; std::getline(lines, line);) comment += "# " + line + "\n";
+  const auto file = card_path(context.checkpoint);
+  write_atomically(file, [&](const std::filesystem::path& tmp) {
+    std::ofstream out(tmp);
+    out << comment << "\n" << head.str() << "\n\n" << body_toml << "\n" << context.config_toml;
+    out.close();
+    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
+  });
+}
+
+std::string params_section(const std::string& name, const VisitFn& visit) {
+  return section_text({name}, write_params(visit));
+}
+
+void read_card_section(const std::filesystem::path& card, const std::string& name,
+                       const VisitFn& visit) {
+  if (!std::filesystem::is_regular_file(card)) {
+    throw InputError(
+        fmt::format("card not found: {} (a checkpoint travels with its card)", card.string()));
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(card.string());
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", card.string(),
+                                 e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  const auto sources = SourceMap::of(root, card.string());
+  const toml::node* node = root.get(name);
+  if (!node || !node->is_table()) {
+    throw InputError(fmt::format("{}: not the card of this kind of checkpoint: no [{}] table",
+                                 card.string(), name));
+  }
+  make_component_config(*node->as_table(), ConfigOrigin{sources, name, card.parent_path()})
+      ->read(visit);
+}
+
+void train_component(const TrainingOptions& options, const Registry& registry) {
+  const std::filesystem::path file = std::filesystem::absolute(options.file).lexically_normal();
+  toml::table root = parse_training_file(file);
+  const std::string name = options.file.string();
+  const auto sources = SourceMap::of(root, name);
+  for (const auto& assignment : options.overrides) apply_override(root, assignment);
+  for (auto&& [key, node] : root) {
+    if (key.str() != "experiment" && key.str() != "training") {
+      throw InputError(fmt::format(
+          "{}: unknown top-level key '{}' (known in a training file: experiment, training)",
+          sources->locate(std::string(key.str())), key.str()));
+    }
+  }
+  const auto base_dir = file.parent_path();
+  auto origin = [&](const std::string& path) { return ConfigOrigin{sources, path, base_dir}; };
+  auto table_at = [&](const std::string& key) -> toml::table {
+    const toml::node* node = root.get(key);
+    if (!node) return {};
+    if (!node->is_table()) {
+      throw InputError(fmt::format("{}: '{}' must be a table", sources->locate(key), key));
+    }
+    return *node->as_table();
+  };
+  ExperimentSettings settings;
+  settings.data_dir = default_data_dir();
+  make_component_config(table_at("experiment"), origin("experiment"))->read([&](ParamVisitor& v) {
+    settings.visit(v);
+  });
+  const toml::table training = table_at("training");
+  if (!training.contains("type")) {
+    throw InputError(fmt::format("{}: [training] needs a type (a trainer; see svdd list)",
+                                 sources->locate("training")));
+  }
+  const ComponentSpec spec = component_spec_from(*root.get("training"), origin("training"));
+  // Validates the table (unknown keys, types, values) before any work.
+  toml::table effective = toml::parse(registry.effective_toml(ComponentKind::trainer, spec));
+
+  std::filesystem::path checkpoint;
+  const std::string output = effective["output"].value_or(std::string());
+  if (!options.out.empty()) {
+    checkpoint = std::filesystem::absolute(options.out);
+  } else if (!output.empty()) {
+    checkpoint = base_dir / output;
+  } else {
+    checkpoint = base_dir / file.filename().replace_extension(".pt");
+  }
+  checkpoint = checkpoint.lexically_normal();
+  effective.insert_or_assign("output", checkpoint.string());
+  effective.insert_or_assign("type", spec.type);
+
+  settings.check_device();
+  const int64_t threads = settings.apply_threads();
+  BuildContext build;
+  build.device = settings.device;
+  build.chunk_rows = settings.chunk_rows;
+  build.data_dir = settings.data_dir;
+  TrainContext context{build};
+  context.seed = settings.seed;
+  context.training_file = file;
+  context.checkpoint = checkpoint;
+  context.config_toml = section_text({"config", "experiment"},
+                                     write_params([&](ParamVisitor& v) { settings.visit(v); })) +
+                        section_text({"config", "training"}, effective);
+  std::filesystem::create_directories(checkpoint.parent_path());
+  spdlog::info("svdd {} (libtorch {}): {} -> {} ({} threads)", version(), torch_version(),
+               spec.type, checkpoint.string(), threads);
+  registry.train(spec, context);
+}
+
+at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index) {
+  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace svdd

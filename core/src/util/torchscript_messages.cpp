@@ -1,0 +1,42 @@
+#include "svdd/util/torchscript_messages.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/script.h>
+
+#include <cctype>
+#include <vector>
+
+namespace svdd {
+
+// The gist of a libtorch error in one line: no C++ backtrace, and of a
+// TorchScript traceback only its last line, the Python-style error itself.
+std::string torchscript_error_line(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  std::string text = torch_error ? torch_error->what_without_backtrace() : error.what();
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  const size_t last_break = text.rfind('\n');
+  return last_break == std::string::npos ? text : text.substr(last_break + 1);
+}
+
+// The module's forward as Python would write it, e.g.
+// "forward(x: Tensor, y: Tensor) -> Tensor", for messages.
+std::string torchscript_forward_signature(const torch::jit::Module& module) {
+  const auto forward = module.find_method("forward");
+  if (!forward) return "a module without a forward method";
+  const c10::FunctionSchema& schema = forward->function().getSchema();
+  std::vector<std::string> arguments;
+  for (const c10::Argument& argument : schema.arguments()) {
+    if (argument.name() == "self") continue;
+    arguments.push_back(fmt::format("{}: {}", argument.name(), argument.type()->annotation_str()));
+  }
+  std::vector<std::string> returns;
+  for (const c10::Argument& result : schema.returns()) {
+    returns.push_back(result.type()->annotation_str());
+  }
+  return fmt::format(
+      "forward({}) -> {}", fmt::join(arguments, ", "),
+      returns.size() == 1 ? returns[0] : fmt::format("({})", fmt::join(returns, ", ")));
+}
+
+}  // namespace svdd
