@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/plugin.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
-#include "svdd/util/process.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/training/value_training.hpp"
+#include "svdd/util/process.hpp"
 #include "svdd/version.hpp"
 
 namespace {
@@ -184,7 +184,7 @@ int list_command() {
 
 int main(int argc, char** argv) {
   svdd::tune_allocator();
-  spdlog::set_pattern("[%l] %v");
+  spdlog::set_pattern("[%l] %n: %v");  // e.g. "[info] run: ...": the logger names the part
   spdlog::cfg::load_env_levels();
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

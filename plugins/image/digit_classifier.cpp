@@ -37,8 +37,8 @@
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/io/png_image.hpp"
-#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::image {
 
@@ -618,25 +618,25 @@ std::unique_ptr<SampleSetMetric> classifier_confidence_metric(
 }
 
 void register_digit_classifier(Registry& registry) {
-  registry.add_trainer<ClassifierTrainingParams>(
+  registry.add<svdd::ComponentKind::trainer, ClassifierTrainingParams>(
       "image.train_classifier",
       "trains a digit classifier (cnn: guides; cnn_wide: held out) on rows of MNIST IDX files",
       train_classifier);
-  registry.add_reward<DigitLogProbParams>(
+  registry.add<svdd::ComponentKind::reward, DigitLogProbParams>(
       "image.digit_log_prob",
       "log p(digit | x) of a trained digit classifier (differentiable in the pixels; a sample "
       "with a non-finite pixel scores -1000)",
       [](const DigitLogProbParams& p, const BuildContext& build, const Domain& domain) {
         return digit_log_prob_reward(p.checkpoint.path, p.digit, build, domain);
       });
-  registry.add_reward<CheckpointParams>(
+  registry.add<svdd::ComponentKind::reward, CheckpointParams>(
       "image.digit_confidence",
       "the largest class probability of a trained digit classifier: does x look like a digit "
       "(not differentiable; a sample with a non-finite pixel scores 0)",
       [](const CheckpointParams& p, const BuildContext& build, const Domain& domain) {
         return digit_confidence_reward(p.checkpoint.path, build, domain);
       });
-  registry.add_metric<CheckpointParams>(
+  registry.add<svdd::ComponentKind::metric, CheckpointParams>(
       "image.classifier_confidence",
       "mean over the decoded samples (PNG data URIs) of a digit classifier's largest class "
       "probability (NaN for no samples)",

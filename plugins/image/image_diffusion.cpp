@@ -10,9 +10,9 @@
 #include "gaussian_schedule.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
 #include "svdd/util/seeding.hpp"
-#include "svdd/trainer.hpp"
 
 namespace svdd::image {
 namespace {
@@ -226,7 +226,7 @@ LoadedUNet load_unet(const std::filesystem::path& checkpoint, const std::string&
 }
 
 void register_image_diffusion(Registry& registry) {
-  registry.add_model<DdpmParams>(
+  registry.add<svdd::ComponentKind::model, DdpmParams>(
       "image.ddpm",
       "Gaussian pixel diffusion (DDPM, sampled with DDIM) with a trained time-conditioned UNet "
       "noise predictor; samples are images in [-1, 1]",
@@ -246,7 +246,7 @@ void register_image_diffusion(Registry& registry) {
             image_domain(loaded.shape.channels, loaded.shape.height, loaded.shape.width),
             loaded.denoiser, options);
       });
-  registry.add_trainer<TrainingParams>(
+  registry.add<svdd::ComponentKind::trainer, TrainingParams>(
       "image.train_ddpm",
       "trains the UNet noise predictor of an image.ddpm model on MNIST digits (IDX files)",
       train_ddpm);

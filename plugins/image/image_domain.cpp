@@ -23,6 +23,7 @@ Domain image_domain(int64_t channels, int64_t height, int64_t width) {
     for (const auto& image : to_png_images(x)) out.push_back(png_data_uri(image));
     return out;
   };
+  domain.picture = picture_of_png_data_uri;  // the decoded form is the PNG
   // Core's default continuous distance is the Euclidean one, which is what
   // "pairwise L2 diversity" means here; no custom distance.
   return domain;

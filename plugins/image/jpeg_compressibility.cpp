@@ -213,7 +213,7 @@ int64_t jpeg_size(const PngImage& image, int quality) {
 }
 
 void register_jpeg_compressibility(Registry& registry) {
-  registry.add_reward<JpegParams>(
+  registry.add<svdd::ComponentKind::reward, JpegParams>(
       kRewardName,
       "JPEG compressibility (SVDD, after DDPO): -(bytes of the sample saved as a JPEG) / 1000, "
       "higher = smaller file; not differentiable; every image is valid",

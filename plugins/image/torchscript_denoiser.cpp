@@ -136,7 +136,7 @@ std::unique_ptr<DiffusionModel> make_torchscript_diffusion(const TorchScriptDeno
 }  // namespace
 
 void register_torchscript_denoiser(Registry& registry) {
-  registry.add_model<TorchScriptDenoiserParams>(
+  registry.add<svdd::ComponentKind::model, TorchScriptDenoiserParams>(
       "image.torchscript_denoiser",
       "Gaussian pixel diffusion (DDPM schedule written in the table, sampled with DDIM) with a "
       "TorchScript noise predictor exported from Python; samples are images in [-1, 1]",

@@ -12,9 +12,9 @@
 #include "molecule_data.hpp"
 #include "selfies_transformer.hpp"
 #include "svdd/error.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/training/masked_diffusion_training.hpp"
 #include "svdd/util/seeding.hpp"
-#include "svdd/trainer.hpp"
 
 namespace svdd::molecule {
 namespace {
@@ -237,7 +237,7 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
 }  // namespace
 
 void register_molecule_diffusion(Registry& registry) {
-  registry.add_model<MdlmParams>(
+  registry.add<svdd::ComponentKind::model, MdlmParams>(
       "molecule.mdlm",
       "masked diffusion (MDLM, log-linear schedule) over SELFIES tokens with a trained "
       "transformer denoiser; every sample decodes to a valid molecule",
@@ -249,7 +249,7 @@ void register_molecule_diffusion(Registry& registry) {
         options.device = build.device;
         return make_masked_diffusion(selfies_domain(loaded.domain), loaded.denoiser, options);
       });
-  registry.add_trainer<TrainingParams>(
+  registry.add<svdd::ComponentKind::trainer, TrainingParams>(
       "molecule.train_mdlm",
       "trains the SELFIES transformer denoiser of a molecule.mdlm model on a table of SMILES",
       train_mdlm);

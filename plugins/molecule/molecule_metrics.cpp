@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,9 +12,10 @@
 #include <utility>
 
 #include "rdkit_support.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
+#include "svdd/util/log.hpp"
 #include "tanimoto.hpp"
 
 namespace svdd::molecule {
@@ -158,31 +158,33 @@ ReferenceSet load_reference_set(const ReferenceParams& params,
   const std::vector<std::string> canonical = canonical_all(smiles);
   reference.invalid_rows = reference.rows - count_valid(canonical);
   reference.molecules = distinct_valid(canonical);
-  spdlog::info(
-      "molecule.novelty: {} reference rows of {} ({} invalid) -> {} molecules; read in {:.1f} s, "
-      "canonicalised in {:.1f} s",
-      reference.rows, reference.file.string(), reference.invalid_rows, reference.molecules.size(),
-      read_seconds, seconds_since(canonicalising));
+  svdd::logger("molecule")
+      ->info(
+          "molecule.novelty: {} reference rows of {} ({} invalid) -> {} molecules; read in {:.1f} "
+          "s, "
+          "canonicalised in {:.1f} s",
+          reference.rows, reference.file.string(), reference.invalid_rows,
+          reference.molecules.size(), read_seconds, seconds_since(canonicalising));
   return reference;
 }
 
 // ---- registration ---------------------------------------------------------------
 
 void register_molecule_metrics(Registry& registry) {
-  registry.add_metric<NoParams>(
+  registry.add<svdd::ComponentKind::metric, NoParams>(
       "molecule.validity",
       "share of samples whose SMILES parses and sanitises in RDKit (NaN for no samples)",
       [](const NoParams&, const BuildContext&, const Domain&) {
         return std::make_unique<FunctionMetric>(validity);
       });
-  registry.add_metric<NoParams>(
+  registry.add<svdd::ComponentKind::metric, NoParams>(
       "molecule.uniqueness",
       "distinct canonical SMILES among the valid samples / valid samples (MOSES, GDSS; NaN "
       "without valid samples)",
       [](const NoParams&, const BuildContext&, const Domain&) {
         return std::make_unique<FunctionMetric>(uniqueness);
       });
-  registry.add_metric<ReferenceParams>(
+  registry.add<svdd::ComponentKind::metric, ReferenceParams>(
       "molecule.novelty",
       "share of the distinct valid molecules whose canonical SMILES is not among the training "
       "molecules of a data table (MOSES, GDSS; NaN without valid samples)",
@@ -194,7 +196,7 @@ void register_molecule_metrics(Registry& registry) {
               return novelty(smiles, reference->molecules);
             });
       });
-  registry.add_metric<NoParams>(
+  registry.add<svdd::ComponentKind::metric, NoParams>(
       "molecule.internal_diversity",
       "1 - mean Tanimoto similarity (Morgan r=2, 2048 bits) of the pairs of valid samples (MOSES "
       "IntDiv1 without self-pairs; NaN for fewer than 2 valid)",

@@ -177,7 +177,7 @@ double weight_window(double weight, double low, double high, double scale) {
 }
 
 void register_molecule_rewards(Registry& registry) {
-  registry.add_reward<QedParams>(
+  registry.add<svdd::ComponentKind::reward, QedParams>(
       "molecule.qed",
       "QED drug-likeness in [0, 1] (Bickerton et al. 2012, as RDKit computes it); invalid "
       "molecule: 0",
@@ -186,7 +186,7 @@ void register_molecule_rewards(Registry& registry) {
         return std::make_unique<MoleculeReward>(
             [weights](const RDKit::ROMol& m) { return qed(m, weights); }, 0.0);
       });
-  registry.add_reward<SaParams>(
+  registry.add<svdd::ComponentKind::reward, SaParams>(
       "molecule.sa",
       "synthetic accessibility (Ertl & Schuffenhauer 2009, RDKit Contrib): (10 - SA) / 9 in "
       "[0, 1], higher = easier, or the raw SA in [1, 10]; invalid molecule: 0 (raw: 10)",
@@ -200,7 +200,7 @@ void register_molecule_rewards(Registry& registry) {
             },
             raw ? 10.0 : 0.0);
       });
-  registry.add_reward<LogpParams>(
+  registry.add<svdd::ComponentKind::reward, LogpParams>(
       "molecule.logp",
       "Wildman-Crippen logP (RDKit); invalid molecule: invalid_value (default -10)",
       [](const LogpParams& p, const BuildContext&, const Domain&) {
@@ -208,7 +208,7 @@ void register_molecule_rewards(Registry& registry) {
             [](const RDKit::ROMol& m) { return RDKit::Descriptors::calcClogP(m); },
             p.invalid_value);
       });
-  registry.add_reward<PenalizedLogpParams>(
+  registry.add<svdd::ComponentKind::reward, PenalizedLogpParams>(
       "molecule.penalized_logp",
       "logP - SA - max(largest ring - 6, 0) (JT-VAE/GCPN), optionally standardised by "
       "JT-VAE's ZINC250k statistics; invalid molecule: invalid_value (default -100)",
@@ -221,7 +221,7 @@ void register_molecule_rewards(Registry& registry) {
             },
             p.invalid_value);
       });
-  registry.add_reward<MolWeightParams>(
+  registry.add<svdd::ComponentKind::reward, MolWeightParams>(
       "molecule.mol_weight",
       "molecular-weight window: 1 inside [low, high] Da, falling linearly to 0 over `scale` Da "
       "outside; invalid molecule: 0",

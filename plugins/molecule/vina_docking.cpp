@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 
 #include "rdkit_support.hpp"
 #include "svdd/error.hpp"
+#include "svdd/util/log.hpp"
 
 extern char** environ;
 
@@ -211,7 +211,7 @@ void check_program(const std::string& program, const std::string& version_flag,
     throw InputError(fmt::format("{}: {} '{}' cannot be run: {}; {}, or set {} to its path", kName,
                                  key, program, why, kInstallHint, key));
   }
-  spdlog::debug("{}: {} is {}", kName, key, message_line(r.output));
+  svdd::logger("molecule")->debug("{}: {} is {}", kName, key, message_line(r.output));
 }
 
 // ---- receptors and boxes --------------------------------------------------
@@ -409,7 +409,8 @@ struct VinaDocking::Impl {
                               params.obabel_timeout_seconds, attempt),
                   false};
         }
-        spdlog::debug("{}: obabel timed out on '{}'; trying again", kName, smiles);
+        svdd::logger("molecule")
+            ->debug("{}: obabel timed out on '{}'; trying again", kName, smiles);
       }
       if (std::string why = failure("obabel", prepared, params.obabel_timeout_seconds);
           !why.empty()) {
@@ -463,8 +464,9 @@ VinaDocking::VinaDocking(const VinaParams& params, const std::filesystem::path& 
                                      std::strerror(errno)));
   }
   impl_->dir = pattern;
-  spdlog::debug("{}: receptor {}, {} workers, temporary folder {}", kName,
-                impl_->target.receptor.string(), impl_->workers, impl_->dir.string());
+  svdd::logger("molecule")
+      ->debug("{}: receptor {}, {} workers, temporary folder {}", kName,
+              impl_->target.receptor.string(), impl_->workers, impl_->dir.string());
 }
 
 VinaDocking::~VinaDocking() {
@@ -518,8 +520,9 @@ std::vector<double> VinaDocking::score_smiles(const std::vector<std::string>& sm
     const Outcome& o = outcomes[i];
     if (!o.failure.empty()) {
       ++failures;
-      spdlog::warn("{}: '{}' gets the invalid value {}: {}", kName, todo[i], invalid_value(),
-                   o.failure);
+      svdd::logger("molecule")
+          ->warn("{}: '{}' gets the invalid value {}: {}", kName, todo[i], invalid_value(),
+                 o.failure);
     }
     fresh.emplace(todo[i], std::isfinite(o.reward) ? o.reward : invalid_value());
   }
@@ -541,15 +544,16 @@ std::vector<double> VinaDocking::score_smiles(const std::vector<std::string>& sm
     impl_->counts.invalid += invalid;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  spdlog::log(todo.empty() ? spdlog::level::debug : spdlog::level::info,
-              "{}: {} molecules: {} docked ({} failed), {} from the cache, {} invalid; {:.1f} s",
-              kName, smiles.size(), todo.size(), failures,
-              valid - static_cast<int64_t>(todo.size()), invalid, seconds);
+  svdd::logger("molecule")
+      ->log(todo.empty() ? spdlog::level::debug : spdlog::level::info,
+            "{}: {} molecules: {} docked ({} failed), {} from the cache, {} invalid; {:.1f} s",
+            kName, smiles.size(), todo.size(), failures, valid - static_cast<int64_t>(todo.size()),
+            invalid, seconds);
   return out;
 }
 
 void register_docking(Registry& registry) {
-  registry.add_reward<VinaParams>(
+  registry.add<svdd::ComponentKind::reward, VinaParams>(
       kName,
       "max(-affinity, 0): AutoDock Vina's best docking score (kcal/mol) of an Open Babel 3-D "
       "conformer, as MOOD and SVDD",

@@ -36,8 +36,8 @@
 #include "sequence_data.hpp"
 #include "sequence_domain.hpp"
 #include "svdd/error.hpp"
-#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
 
@@ -698,11 +698,11 @@ std::unique_ptr<RewardOracle> load_sequence_oracle(const std::filesystem::path& 
 }
 
 void register_sequence_oracle(Registry& registry) {
-  registry.add_trainer<OracleTrainingParams>(
+  registry.add<svdd::ComponentKind::trainer, OracleTrainingParams>(
       "sequence.train_oracle",
       "trains a CNN activity oracle (sequence.oracle) on a labelled table of sequences",
       train_oracle);
-  registry.add_reward<OracleParams>(
+  registry.add<svdd::ComponentKind::reward, OracleParams>(
       "sequence.oracle",
       "predicted activity of a trained CNN oracle (differentiable in probabilities; a sequence "
       "with a mask scores the lowest training target)",

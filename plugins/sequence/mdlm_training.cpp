@@ -16,8 +16,8 @@
 #include "sequence_data.hpp"
 #include "sequence_diffusion.hpp"
 #include "svdd/error.hpp"
-#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
 namespace {
@@ -179,7 +179,7 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
 }  // namespace
 
 void register_mdlm_training(Registry& registry) {
-  registry.add_trainer<MdlmTrainingParams>(
+  registry.add<svdd::ComponentKind::trainer, MdlmTrainingParams>(
       "sequence.train_mdlm",
       "trains the denoiser of a sequence.mdlm masked diffusion model on a table of sequences",
       train_mdlm);

@@ -129,7 +129,7 @@ class KmerCorrelation final : public SampleSetMetric {
 }  // namespace
 
 void register_sequence_diffusion(Registry& registry) {
-  registry.add_model<MdlmParams>(
+  registry.add<svdd::ComponentKind::model, MdlmParams>(
       "sequence.mdlm",
       "masked diffusion (MDLM, log-linear schedule) over DNA/RNA with a trained dilated-conv "
       "denoiser",
@@ -143,7 +143,7 @@ void register_sequence_diffusion(Registry& registry) {
                                      loaded.denoiser, options);
       });
 
-  registry.add_reward<LogLikelihoodParams>(
+  registry.add<svdd::ComponentKind::reward, LogLikelihoodParams>(
       "sequence.log_likelihood",
       "naturalness: the MDLM evidence lower bound of log p(x) under a trained denoiser (nats "
       "per sequence; -1e9 for a sequence with a mask)",
@@ -154,7 +154,7 @@ void register_sequence_diffusion(Registry& registry) {
                                                build.chunk_rows);
       });
 
-  registry.add_metric<KmerParams>(
+  registry.add<svdd::ComponentKind::metric, KmerParams>(
       "sequence.kmer_correlation",
       "Pearson correlation of the k-mer frequencies of a run's samples with real sequences",
       [](const KmerParams& p, const BuildContext& build, const Domain& domain) {

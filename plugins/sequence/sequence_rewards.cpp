@@ -186,20 +186,20 @@ class HomopolymerPenalty final : public RewardOracle {
 }  // namespace
 
 void register_sequence_rewards(Registry& registry) {
-  registry.add_reward<GcParams>(
+  registry.add<svdd::ComponentKind::reward, GcParams>(
       "sequence.gc_content",
       "-|GC share - target| (DNA/RNA tokens; differentiable in probabilities)",
       [](const GcParams& p, const BuildContext&, const Domain& d) {
         require_nucleotides(d, "sequence.gc_content");
         return std::make_unique<GcContent>(p.target);
       });
-  registry.add_reward<MotifParams>(
+  registry.add<svdd::ComponentKind::reward, MotifParams>(
       "sequence.motif_count", "occurrences of an IUPAC consensus motif (optionally both strands)",
       [](const MotifParams& p, const BuildContext&, const Domain& d) {
         require_nucleotides(d, "sequence.motif_count");
         return std::make_unique<MotifCount>(p.motif, p.both_strands);
       });
-  registry.add_reward<HomopolymerParams>(
+  registry.add<svdd::ComponentKind::reward, HomopolymerParams>(
       "sequence.homopolymer_penalty", "-max(0, longest single-letter run - max_run)",
       [](const HomopolymerParams& p, const BuildContext&, const Domain& d) {
         require_nucleotides(d, "sequence.homopolymer_penalty");

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
 #include "svdd/registry.hpp"
 
@@ -76,10 +76,11 @@ int main(int argc, char** argv) {
     build.device = plan.settings.device;
     build.chunk_rows = plan.settings.chunk_rows;
     build.data_dir = plan.settings.data_dir;
-    auto model = registry.make_model(plan.model, build);
-    auto reward = registry.make_reward(plan.reward, build, model->domain());
-    auto value = registry.make_value(svdd::ComponentSpec{"posterior_mean", nullptr},
-                                     svdd::ValueDeps{*model, *reward, 0.0, build});
+    auto model = registry.make<svdd::ComponentKind::model>(plan.model, build);
+    auto reward = registry.make<svdd::ComponentKind::reward>(plan.reward, build, model->domain());
+    auto value =
+        registry.make<svdd::ComponentKind::value>(svdd::ComponentSpec{"posterior_mean", nullptr},
+                                                  svdd::ValueDeps{*model, *reward, 0.0, build});
     c10::InferenceMode guard;
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
     const int step = model->num_steps() / 2;

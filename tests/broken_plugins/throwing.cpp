@@ -8,7 +8,7 @@ struct NoParams {
   void visit(svdd::ParamVisitor&) {}
 };
 void register_throwing(svdd::Registry& registry) {
-  registry.add_method<NoParams>(
+  registry.add<svdd::ComponentKind::method, NoParams>(
       "broken.half_registered", "never visible",
       [](const NoParams&, const svdd::MethodDeps&) -> std::unique_ptr<svdd::Method> {
         return nullptr;

@@ -25,8 +25,8 @@
 #include "digit_data.hpp"
 #include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;
@@ -109,7 +109,8 @@ std::unique_ptr<svdd::RewardOracle> reward(const std::string& table, const svdd:
   auto file = dir.write("e.toml", "[model]\ntype = \"toy.categorical\"\n[reward]\n" + table +
                                       "\n[methods.p]\ntype = \"pretrained\"\n");
   auto experiment = svdd::load_experiment(file, {}, registry);
-  return registry.make_reward(experiment.runs[0].reward, svdd::BuildContext{}, domain);
+  return registry.make<svdd::ComponentKind::reward>(experiment.runs[0].reward, svdd::BuildContext{},
+                                                    domain);
 }
 
 std::unique_ptr<svdd::RewardOracle> jpeg_reward(int quality, const svdd::Domain& domain) {

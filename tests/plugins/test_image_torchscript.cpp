@@ -11,8 +11,8 @@
 
 #include "catch_torch.hpp"
 #include "image_domain.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/methods/guidance_gradient.hpp"
 #include "torchscript_denoiser.hpp"
 #include "toy_fixture.hpp"
@@ -93,9 +93,10 @@ std::unique_ptr<Built> build(const std::string& model_table, const std::string& 
   const svdd::Experiment experiment = svdd::load_experiment(file, {}, built->registry);
   svdd::BuildContext context;
   context.chunk_rows = chunk_rows;
-  built->model = built->registry.make_model(experiment.runs[0].model, context);
-  built->reward =
-      built->registry.make_reward(experiment.runs[0].reward, context, built->model->domain());
+  built->model =
+      built->registry.make<svdd::ComponentKind::model>(experiment.runs[0].model, context);
+  built->reward = built->registry.make<svdd::ComponentKind::reward>(
+      experiment.runs[0].reward, context, built->model->domain());
   return built;
 }
 

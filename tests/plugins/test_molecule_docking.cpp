@@ -13,8 +13,8 @@
 #include "catch_torch.hpp"
 #include "rdkit_support.hpp"
 #include "smiles_domain.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 #include "vina_docking.hpp"
@@ -125,7 +125,7 @@ std::unique_ptr<svdd::RewardOracle> reward_from_table(const std::string& table,
   auto experiment = svdd::load_experiment(file, {}, registry);
   svdd::BuildContext build;
   build.data_dir = svdd::default_data_dir();
-  return registry.make_reward(experiment.runs[0].reward, build, domain);
+  return registry.make<svdd::ComponentKind::reward>(experiment.runs[0].reward, build, domain);
 }
 
 }  // namespace

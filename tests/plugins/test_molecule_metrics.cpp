@@ -9,8 +9,8 @@
 
 #include "catch_torch.hpp"
 #include "molecule_metrics.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "tanimoto.hpp"
 #include "toy_fixture.hpp"
 
@@ -38,7 +38,8 @@ std::unique_ptr<svdd::SampleSetMetric> metric(const std::string& table,
   build.data_dir = data_dir;
   svdd::Domain domain;
   domain.name = "test.smiles";
-  return registry.make_metric(experiment.runs.at(0).metrics.at(0).second, build, domain);
+  return registry.make<svdd::ComponentKind::metric>(experiment.runs.at(0).metrics.at(0).second,
+                                                    build, domain);
 }
 
 // Loads a data set's reference molecules (all rows).

@@ -19,8 +19,8 @@
 #include "rdkit_support.hpp"
 #include "sa_score.hpp"
 #include "smiles_domain.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;
@@ -98,7 +98,7 @@ std::unique_ptr<svdd::RewardOracle> reward(const std::string& table, const svdd:
   auto experiment = svdd::load_experiment(file, {}, registry);
   svdd::BuildContext build;
   build.data_dir = svdd::default_data_dir();
-  return registry.make_reward(experiment.runs[0].reward, build, domain);
+  return registry.make<svdd::ComponentKind::reward>(experiment.runs[0].reward, build, domain);
 }
 
 std::vector<double> scores(svdd::RewardOracle& r, const std::vector<std::string>& smiles) {

@@ -19,7 +19,8 @@ std::unique_ptr<svdd::RewardOracle> reward(const std::string& table, const svdd:
   auto file = dir.write("e.toml", "[model]\ntype = \"toy.categorical\"\n[reward]\n" + table +
                                       "\n[methods.p]\ntype = \"pretrained\"\n");
   auto experiment = svdd::load_experiment(file, {}, registry);
-  return registry.make_reward(experiment.runs[0].reward, svdd::BuildContext{}, domain);
+  return registry.make<svdd::ComponentKind::reward>(experiment.runs[0].reward, svdd::BuildContext{},
+                                                    domain);
 }
 
 std::vector<double> scores(svdd::RewardOracle& r, const svdd::Domain& d,

@@ -32,8 +32,8 @@ ToyFixture::ToyFixture(const std::string& toml) {
   const RunPlan& plan = experiment_.runs.front();
   build_.device = plan.settings.device;
   build_.chunk_rows = plan.settings.chunk_rows;
-  model_ = registry_.make_model(plan.model, build_);
-  reward_ = registry_.make_reward(plan.reward, build_, model_->domain());
+  model_ = registry_.make<svdd::ComponentKind::model>(plan.model, build_);
+  reward_ = registry_.make<svdd::ComponentKind::reward>(plan.reward, build_, model_->domain());
 }
 
 Decoded ToyFixture::decode(const std::string& method, int64_t samples, uint64_t seed) {
@@ -47,10 +47,11 @@ Decoded ToyFixture::decode(const std::string& method, int64_t samples, uint64_t 
   auto reward = counted(*reward_, model_->domain(), out.cost, build_.chunk_rows);
   MethodDeps deps{*model, *reward,
                   [&](const ComponentSpec& spec, double alpha) {
-                    return registry_.make_value(spec, ValueDeps{*model, *reward, alpha, build_});
+                    return registry_.make<svdd::ComponentKind::value>(
+                        spec, ValueDeps{*model, *reward, alpha, build_});
                   },
                   build_};
-  auto m = registry_.make_method(plan->method_spec, deps);
+  auto m = registry_.make<svdd::ComponentKind::method>(plan->method_spec, deps);
   DecodeOptions options;
   options.samples = samples;
   options.chunk_rows = build_.chunk_rows;

@@ -153,7 +153,7 @@ weights = [1.0, -0.5]
   auto registry = core_registry();
   auto experiment = svdd::load_experiment(dir.write("e.toml", bad), {}, registry);
   CHECK_THROWS_WITH(
-      registry.make_reward(
+      registry.make<svdd::ComponentKind::reward>(
           experiment.runs[0].reward, svdd::BuildContext{},
           svdd::test::ToyFixture(head + "terms = [\"toy.hash_reward\"]\n").model().domain()),
       Contains("[reward.terms[1]] type: unknown reward 'toy.nope'"));

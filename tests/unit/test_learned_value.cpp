@@ -193,8 +193,8 @@ TEST_CASE("the learned value tracks the exact E[r | x_t] on fresh rollouts", "[l
   const auto& plan = toy.experiment().runs.front();
   const auto table = svdd::read_params<SvddTable>(*plan.method_spec.config);
   svdd::BuildContext build;
-  auto learned = toy.registry().make_value(table.value,
-                                           svdd::ValueDeps{toy.model(), toy.reward(), 0.0, build});
+  auto learned = toy.registry().make<svdd::ComponentKind::value>(
+      table.value, svdd::ValueDeps{toy.model(), toy.reward(), 0.0, build});
 
   // Fresh rollouts (a seed training never used), every state at the steps
   // where SVDD queries values (T-1 .. 1).

@@ -29,8 +29,9 @@ type = "pretrained"
 )");
   auto experiment = svdd::load_experiment(file, {}, registry);
   svdd::BuildContext build;
-  auto model = registry.make_model(experiment.runs[0].model, build);
-  auto reward = registry.make_reward(experiment.runs[0].reward, build, model->domain());
+  auto model = registry.make<svdd::ComponentKind::model>(experiment.runs[0].model, build);
+  auto reward =
+      registry.make<svdd::ComponentKind::reward>(experiment.runs[0].reward, build, model->domain());
   at::Tensor x =
       at::tensor({0, 1, 0, 1, 2, 2, 2, 2, 0, 1, 1, 1}, at::kLong).view({3, 4});  // ABAB CCCC ABBB
   at::Tensor r = reward->score(svdd::Samples(x, model->domain()));

@@ -1,7 +1,7 @@
 // PNG pictures (svdd/png_image.hpp): encoding and decoding round trips, the
 // colour types libpng converts for us (checked on PNGs built here with zlib,
 // not libpng), data URIs, errors for bytes that are not a PNG, and the grid
-// of samples an image experiment draws (core/src/sample_grid.hpp).
+// of samples a run draws through its domain (core/src/run/sample_grid.hpp).
 #include <zlib.h>
 
 #include <array>
@@ -17,6 +17,14 @@ using Catch::Contains;
 using svdd::PngImage;
 
 namespace {
+
+// How an image domain draws its samples, for `rows` runs.
+std::vector<svdd::PictureFn> png(size_t rows) {
+  return std::vector<svdd::PictureFn>(rows, svdd::picture_of_png_data_uri);
+}
+std::vector<svdd::PictureFn> png(const std::vector<std::vector<std::string>>& rows) {
+  return png(rows.size());
+}
 
 // A deterministic image whose pixels all differ from their neighbours.
 PngImage pattern(int64_t height, int64_t width, int64_t channels, int seed = 0) {
@@ -199,7 +207,7 @@ TEST_CASE("the sample grid puts run i sample j in row i column j", "[png][grid]"
   }
 
   SECTION("grey cells, K = min(8, fewest samples) columns, 2-pixel grey gutter") {
-    const auto grid = svdd::sample_grid(rows, 8);
+    const auto grid = svdd::sample_grid(rows, png(rows), 8);
     REQUIRE(grid);
     CHECK(grid->channels == 1);
     CHECK(grid->height == 3 * (2 + 2) - 2);
@@ -218,13 +226,13 @@ TEST_CASE("the sample grid puts run i sample j in row i column j", "[png][grid]"
   }
   SECTION("fewer samples than the limit: as many columns as the shortest run") {
     rows[1].resize(3);
-    const auto grid = svdd::sample_grid(rows, 8);
+    const auto grid = svdd::sample_grid(rows, png(rows), 8);
     REQUIRE(grid);
     CHECK(grid->width == 3 * (3 + 2) - 2);
   }
   SECTION("one RGB cell makes the grid RGB, grey cells repeated in each channel") {
     rows[0][1] = svdd::png_data_uri(PngImage{2, 3, 3, std::vector<uint8_t>(18, 7)});
-    const auto grid = svdd::sample_grid(rows, 4);
+    const auto grid = svdd::sample_grid(rows, png(rows), 4);
     REQUIRE(grid);
     CHECK(grid->channels == 3);
     const int64_t x = 2 * 5, y = 1 * 4;  // row 1, column 2: value 12
@@ -232,16 +240,18 @@ TEST_CASE("the sample grid puts run i sample j in row i column j", "[png][grid]"
     CHECK(int(grid->pixels[(0 * grid->width + 5) * 3 + 1]) == 7);
   }
   SECTION("no grid for samples that are not pictures of one size") {
-    CHECK_FALSE(svdd::sample_grid({}, 8));
-    CHECK_FALSE(svdd::sample_grid({{"0.5;1.5", "0.1;0.2"}}, 8));
-    CHECK_FALSE(svdd::sample_grid({{"ACGT"}, {"TTTT"}}, 8));
+    CHECK_FALSE(svdd::sample_grid({}, {}, 8));
+    CHECK_FALSE(svdd::sample_grid({{"0.5;1.5", "0.1;0.2"}}, png(1), 8));
+    CHECK_FALSE(
+        svdd::sample_grid(rows, std::vector<svdd::PictureFn>(rows.size()), 8));  // no way to draw
+    CHECK_FALSE(svdd::sample_grid({{"ACGT"}, {"TTTT"}}, png(2), 8));
     rows[2].push_back("ACGT");  // one non-picture anywhere in a run
-    CHECK_FALSE(svdd::sample_grid(rows, 8));
+    CHECK_FALSE(svdd::sample_grid(rows, png(rows), 8));
     rows[2].pop_back();
     rows[1][0] = svdd::png_data_uri(pattern(3, 3, 1));
-    CHECK_FALSE(svdd::sample_grid(rows, 8));
+    CHECK_FALSE(svdd::sample_grid(rows, png(rows), 8));
     rows[1].clear();
-    CHECK_FALSE(svdd::sample_grid(rows, 8));
+    CHECK_FALSE(svdd::sample_grid(rows, png(rows), 8));
   }
 }
 
@@ -256,7 +266,8 @@ TEST_CASE("an image experiment's summary gets samples_grid.png and a section nam
     for (int s = 0; s < 3; ++s) row.push_back(svdd::png_data_uri(pattern(4, 4, 1, s)));
   }
 
-  const std::string section = svdd::write_samples_grid(dir, {"pretrained", "svdd_pm"}, rows);
+  const std::string section =
+      svdd::write_samples_grid(dir, {"pretrained", "svdd_pm"}, rows, png(rows));
   CHECK(section ==
         "## Samples\n\n![samples](samples_grid.png)\n\nRows, top to bottom: pretrained, "
         "svdd_pm. Column j is sample j of each run.\n\n");
@@ -266,10 +277,10 @@ TEST_CASE("an image experiment's summary gets samples_grid.png and a section nam
   CHECK_FALSE(std::filesystem::exists(dir / "samples_grid.png.tmp"));
 
   // Samples that are not pictures: no section, and no grid left from before.
-  CHECK(svdd::write_samples_grid(dir, {"a"}, {{"0.5;0.5"}}).empty());
+  CHECK(svdd::write_samples_grid(dir, {"a"}, {{"0.5;0.5"}}, png(1)).empty());
   CHECK_FALSE(std::filesystem::exists(file));
   // A picture that does not decode costs the grid, not the summary.
-  CHECK(svdd::write_samples_grid(dir, {"a"}, {{"data:image/png;base64,AAAA"}}).empty());
+  CHECK(svdd::write_samples_grid(dir, {"a"}, {{"data:image/png;base64,AAAA"}}, png(1)).empty());
   CHECK_FALSE(std::filesystem::exists(file));
   std::filesystem::remove_all(dir);
 }

@@ -42,7 +42,7 @@ class FlakyReward final : public svdd::RewardOracle {
 svdd::Registry test_registry() {
   svdd::Registry registry;
   svdd::register_core_components(registry);
-  registry.add_reward<FlakyParams>(
+  registry.add<svdd::ComponentKind::reward, FlakyParams>(
       "test.flaky", "fails on demand",
       [](const FlakyParams&, const svdd::BuildContext&, const svdd::Domain&) {
         return std::make_unique<FlakyReward>();
@@ -117,9 +117,9 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
   auto summary = svdd::read_csv(dir.path() / "out" / "summary.csv");
   REQUIRE(summary.size() == 3);
   for (const char* column :
-       {"method", "samples", "reward_median", "reward_q25", "reward_q75", "reward_mean", "reward_ci95_low", "reward_ci95_high",
-        "reward_top10", "denoiser_rows", "reward_calls", "value_calls", "wall_seconds",
-        "eval_token_b_median", "target_distance"}) {
+       {"method", "samples", "reward_median", "reward_q25", "reward_q75", "reward_mean",
+        "reward_ci95_low", "reward_ci95_high", "reward_top10", "denoiser_rows", "reward_calls",
+        "value_calls", "wall_seconds", "eval_token_b_median", "target_distance"}) {
     INFO(column);
     CHECK(summary[0].count(column) == 1);
   }

@@ -8,11 +8,23 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "svdd/export.hpp"
 
 namespace svdd {
+
+// An 8-bit picture, rows top to bottom, pixels interleaved:
+// pixels.size() == height * width * channels; channels 1 (grey) or 3 (RGB).
+struct Picture {
+  int64_t height = 0, width = 0, channels = 1;
+  std::vector<uint8_t> pixels;
+};
+
+// Draws one sample from its decoded form (as samples.csv holds it); nullopt
+// when that text is not a picture of this domain.
+using PictureFn = std::function<std::optional<Picture>(const std::string& decoded)>;
 
 struct SVDD_API Domain {
   enum class Kind { continuous, discrete };
@@ -37,6 +49,10 @@ struct SVDD_API Domain {
   // empty: the share of differing positions (discrete) or the Euclidean
   // distance (continuous).
   std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> distance;
+  // Optional: how a sample is drawn, for the run's samples_grid.png (the
+  // first samples of every run, one row per run). When empty, the domain's
+  // samples are not drawn.
+  PictureFn picture;
 
   bool discrete() const { return kind == Kind::discrete; }
   // Decodes a batch [B, ...] on any device to B strings.
@@ -44,6 +60,12 @@ struct SVDD_API Domain {
   // The distance matrix between two batches, [n, m] float64 CPU.
   at::Tensor pairwise_distances(const at::Tensor& a, const at::Tensor& b) const;
 };
+
+// Refuses a domain a component does not fit, with InputError "<who> needs a
+// discrete domain; model '<name>' is continuous" (or the reverse). `who`
+// names the component, e.g. "reward 'molecule.qed'".
+SVDD_API void require_discrete(const Domain& domain, std::string_view who);
+SVDD_API void require_continuous(const Domain& domain, std::string_view who);
 
 // A batch of samples x [B, ...] of one domain. Rewards that work on strings
 // (SMILES, ACGT) call decoded(), which decodes once and caches.

@@ -7,8 +7,9 @@
 //     double alpha = 0.0;
 //     void visit(svdd::ParamVisitor& v) {
 //       v.field("candidates", candidates, "M: candidates drawn per sample and step");
-//       v.require(candidates >= 1, "candidates", "must be at least 1");
+//       v.at_least("candidates", candidates, 1);
 //       v.field("alpha", alpha, "temperature; 0 takes the argmax");
+//       v.non_negative("alpha", alpha);
 //     }
 //   };
 //
@@ -63,9 +64,24 @@ class SVDD_API ParamVisitor {
   // An array of components: [ "name", { type = "...", ... }, ... ].
   virtual void field(std::string_view key, std::vector<ComponentSpec>& value,
                      std::string_view doc) = 0;
-  // Refuses the value read for `key` unless `ok`. Only the reading visitor
-  // acts on it; listing and writing ignore it.
+  // Refuses the value read for `key` unless `ok`: "<where> <key>: <message>".
+  // The reading visitor acts on it; `svdd list` shows the message beside the
+  // parameter; writing ignores it.
   virtual void require(bool ok, std::string_view key, std::string_view message) = 0;
+
+  // Bounds and choices that write their own message (call after the field):
+  void at_least(std::string_view key, int64_t value, int64_t low);  // "must be at least 1"
+  void non_negative(std::string_view key, double value);            // "must be >= 0"
+  void positive(std::string_view key, double value);                // "must be > 0"
+  void in_range(std::string_view key, double value, double low,
+                double high);  // closed: "must be in [0, 1]"
+  void in_half_open_range(std::string_view key, double value, double low,
+                          double high);  // "must be in [0, 1)"
+  void in_open_range(std::string_view key, double value, double low,
+                     double high);  // "must be in (0, 1)"
+  // "must be a, b or c" (each choice written as given, e.g. quoted).
+  void one_of(std::string_view key, std::string_view value,
+              const std::vector<std::string_view>& choices);
 };
 
 template <class P>

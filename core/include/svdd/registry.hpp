@@ -1,6 +1,7 @@
-// Registry: named factories for the four kinds of component. Core registers
-// its own ("svdd", "toy.categorical", ...); every plugin's registration
-// function adds more. Names are stable "domain.component" strings; asking for
+// Registry: named factories for the six kinds of component (models, rewards,
+// value estimators, methods, set metrics, trainers), one template keyed by
+// the kind. Core registers its own ("svdd", "toy.categorical", ...); every
+// plugin's registration function adds more. Names are stable "domain.component" strings; asking for
 // an unknown name fails with the list of names that exist.
 #pragma once
 
@@ -9,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "svdd/diffusion_model.hpp"
@@ -62,6 +65,55 @@ struct MethodDeps {
 enum class ComponentKind { model, reward, value, method, metric, trainer };
 SVDD_API const char* to_string(ComponentKind kind);
 
+// What a factory of each kind is given and what it makes. A factory takes
+// its parsed parameters first, then the arguments listed here, of which it
+// may leave out leading ones it does not use (a reward may take
+// (params, domain) or (params) alone):
+//   model:   (const P&, const BuildContext&)                -> unique_ptr<DiffusionModel>
+//   reward:  (const P&, const BuildContext&, const Domain&) -> unique_ptr<RewardOracle>
+//   value:   (const P&, const ValueDeps&)                   -> unique_ptr<ValueEstimator>
+//   method:  (const P&, const MethodDeps&)                  -> unique_ptr<Method>
+//   metric:  (const P&, const BuildContext&, const Domain&) -> unique_ptr<SampleSetMetric>
+//   trainer: (const P&, const TrainContext&)                -> void (writes the checkpoint)
+template <ComponentKind K>
+struct ComponentTraits;
+template <>
+struct ComponentTraits<ComponentKind::model> {
+  using Product = std::unique_ptr<DiffusionModel>;
+  using Maker = std::function<Product(const ComponentConfig&, const BuildContext&)>;
+};
+template <>
+struct ComponentTraits<ComponentKind::reward> {
+  using Product = std::unique_ptr<RewardOracle>;
+  using Maker = std::function<Product(const ComponentConfig&, const BuildContext&, const Domain&)>;
+};
+template <>
+struct ComponentTraits<ComponentKind::value> {
+  using Product = std::unique_ptr<ValueEstimator>;
+  using Maker = std::function<Product(const ComponentConfig&, const ValueDeps&)>;
+};
+template <>
+struct ComponentTraits<ComponentKind::method> {
+  using Product = std::unique_ptr<Method>;
+  using Maker = std::function<Product(const ComponentConfig&, const MethodDeps&)>;
+};
+template <>
+struct ComponentTraits<ComponentKind::metric> {
+  using Product = std::unique_ptr<SampleSetMetric>;
+  using Maker = std::function<Product(const ComponentConfig&, const BuildContext&, const Domain&)>;
+};
+template <>
+struct ComponentTraits<ComponentKind::trainer> {
+  using Product = void;
+  using Maker = std::function<void(const ComponentConfig&, const TrainContext&)>;
+};
+
+// Any kind's maker, as the registry stores it.
+using AnyMaker = std::variant<
+    ComponentTraits<ComponentKind::model>::Maker, ComponentTraits<ComponentKind::reward>::Maker,
+    ComponentTraits<ComponentKind::value>::Maker, ComponentTraits<ComponentKind::method>::Maker,
+    ComponentTraits<ComponentKind::metric>::Maker, ComponentTraits<ComponentKind::trainer>::Maker>;
+
 struct ComponentInfo {
   std::string name;
   ComponentKind kind;
@@ -69,18 +121,6 @@ struct ComponentInfo {
   std::vector<ParamDoc> params;
   std::string origin;  // "core" or the plugin file
 };
-
-using ModelMaker =
-    std::function<std::unique_ptr<DiffusionModel>(const ComponentConfig&, const BuildContext&)>;
-using RewardMaker = std::function<std::unique_ptr<RewardOracle>(
-    const ComponentConfig&, const BuildContext&, const Domain&)>;
-using ValueMaker =
-    std::function<std::unique_ptr<ValueEstimator>(const ComponentConfig&, const ValueDeps&)>;
-using MethodMaker =
-    std::function<std::unique_ptr<Method>(const ComponentConfig&, const MethodDeps&)>;
-using MetricMaker = std::function<std::unique_ptr<SampleSetMetric>(
-    const ComponentConfig&, const BuildContext&, const Domain&)>;
-using TrainerMaker = std::function<void(const ComponentConfig&, const TrainContext&)>;
 
 // A trainer's table: its parameters plus `output`, the checkpoint, which
 // core resolves (relative to the training file's folder; `--out` wins).
@@ -96,6 +136,25 @@ struct TrainerTable {
   }
 };
 
+namespace detail {
+// Calls make(params, args...), leaving out leading arguments it does not take.
+template <class F, class P, class First, class... Rest>
+decltype(auto) call_factory(const F& make, const P& params, const First& first,
+                            const Rest&... rest) {
+  if constexpr (std::is_invocable_v<const F&, const P&, const First&, const Rest&...>) {
+    return make(params, first, rest...);
+  } else {
+    return call_factory(make, params, rest...);
+  }
+}
+template <class F, class P>
+decltype(auto) call_factory(const F& make, const P& params) {
+  static_assert(std::is_invocable_v<const F&, const P&>,
+                "this factory's arguments do not fit its kind (see ComponentTraits)");
+  return make(params);
+}
+}  // namespace detail
+
 class SVDD_API Registry {
  public:
   Registry();
@@ -103,80 +162,55 @@ class SVDD_API Registry {
   Registry(Registry&&) noexcept;
   Registry& operator=(Registry&&) noexcept;
 
-  // Typed registration: the factory receives the parsed parameters.
-  //   make(const P&, const BuildContext&)                  -> unique_ptr<DiffusionModel>
-  //   make(const P&, const BuildContext&, const Domain&)   -> unique_ptr<RewardOracle>
-  //   make(const P&, const ValueDeps&)                     -> unique_ptr<ValueEstimator>
-  //   make(const P&, const MethodDeps&)                    -> unique_ptr<Method>
-  //   make(const P&, const BuildContext&, const Domain&)   -> unique_ptr<SampleSetMetric>
-  //   train(const P&, const TrainContext&)                 -> void (writes the checkpoint)
-  template <Parameters P, class F>
-  void add_model(std::string name, std::string summary, F make) {
-    add_model_maker(std::move(name), std::move(summary), schema_of<P>(),
-                    [make](const ComponentConfig& c, const BuildContext& b) {
-                      return make(read_params<P>(c), b);
-                    });
+  // Registers `make` under `name` (a stable "domain.component" string) as a
+  // component of kind K with parameters P, e.g.
+  //   registry.add<ComponentKind::reward, QedParams>("molecule.qed", "QED",
+  //       [](const QedParams& p) { return std::make_unique<Qed>(p); });
+  // `summary` is what `svdd list` shows. Refuses a name registered twice.
+  template <ComponentKind K, Parameters P, class F>
+  void add(std::string name, std::string summary, F make) {
+    if constexpr (K == ComponentKind::trainer) {
+      add_maker(K, std::move(name), std::move(summary), schema_of<TrainerTable<P>>(),
+                typename ComponentTraits<K>::Maker([make](const ComponentConfig& config,
+                                                          const TrainContext& context) {
+                  detail::call_factory(make, read_params<TrainerTable<P>>(config).params, context);
+                }));
+    } else {
+      add_maker(K, std::move(name), std::move(summary), schema_of<P>(),
+                typename ComponentTraits<K>::Maker(
+                    [make](const ComponentConfig& config, const auto&... args) {
+                      return detail::call_factory(make, read_params<P>(config), args...);
+                    }));
+    }
   }
-  template <Parameters P, class F>
-  void add_reward(std::string name, std::string summary, F make) {
-    add_reward_maker(std::move(name), std::move(summary), schema_of<P>(),
-                     [make](const ComponentConfig& c, const BuildContext& b, const Domain& d) {
-                       return make(read_params<P>(c), b, d);
-                     });
-  }
-  template <Parameters P, class F>
-  void add_value(std::string name, std::string summary, F make) {
-    add_value_maker(std::move(name), std::move(summary), schema_of<P>(),
-                    [make](const ComponentConfig& c, const ValueDeps& d) {
-                      return make(read_params<P>(c), d);
-                    });
-  }
-  template <Parameters P, class F>
-  void add_method(std::string name, std::string summary, F make) {
-    add_method_maker(std::move(name), std::move(summary), schema_of<P>(),
-                     [make](const ComponentConfig& c, const MethodDeps& d) {
-                       return make(read_params<P>(c), d);
-                     });
-  }
+  void add_maker(ComponentKind kind, std::string name, std::string summary, ParamSchema params,
+                 AnyMaker make);
 
-  template <Parameters P, class F>
-  void add_metric(std::string name, std::string summary, F make) {
-    add_metric_maker(std::move(name), std::move(summary), schema_of<P>(),
-                     [make](const ComponentConfig& c, const BuildContext& b, const Domain& d) {
-                       return make(read_params<P>(c), b, d);
-                     });
+  // Builds the component `spec` names, e.g. make<ComponentKind::model>(spec,
+  // build). Throws InputError for an unknown name (listing the known ones)
+  // or a bad table (naming file, table and key); any error while building
+  // gets the component's file and table in front. A reward's BuildContext
+  // gets make_reward (for the terms of a composite).
+  template <ComponentKind K, class... Args>
+  typename ComponentTraits<K>::Product make(const ComponentSpec& spec, const Args&... args) const {
+    static_assert(K != ComponentKind::trainer, "trainers run through train()");
+    const auto& factory = std::get<typename ComponentTraits<K>::Maker>(maker(K, spec));
+    const auto table = config(spec);
+    typename ComponentTraits<K>::Product made;
+    if constexpr (K == ComponentKind::reward) {
+      build_reward(
+          spec,
+          [&](const BuildContext& nested, const Domain& domain) {
+            made = factory(*table, nested, domain);
+          },
+          args...);
+    } else {
+      located(spec, [&] { made = factory(*table, args...); });
+    }
+    return made;
   }
-  template <Parameters P, class F>
-  void add_trainer(std::string name, std::string summary, F train) {
-    add_trainer_maker(std::move(name), std::move(summary), schema_of<TrainerTable<P>>(),
-                      [train](const ComponentConfig& c, const TrainContext& context) {
-                        train(read_params<TrainerTable<P>>(c).params, context);
-                      });
-  }
-
-  void add_model_maker(std::string name, std::string summary, ParamSchema params, ModelMaker make);
-  void add_reward_maker(std::string name, std::string summary, ParamSchema params,
-                        RewardMaker make);
-  void add_value_maker(std::string name, std::string summary, ParamSchema params, ValueMaker make);
-  void add_method_maker(std::string name, std::string summary, ParamSchema params,
-                        MethodMaker make);
-  void add_metric_maker(std::string name, std::string summary, ParamSchema params,
-                        MetricMaker make);
-  void add_trainer_maker(std::string name, std::string summary, ParamSchema params,
-                         TrainerMaker make);
-
-  // Builders. Throw InputError for an unknown name (listing the known ones)
-  // or a bad table (naming file, table and key).
-  std::unique_ptr<DiffusionModel> make_model(const ComponentSpec& spec,
-                                             const BuildContext& build) const;
-  std::unique_ptr<RewardOracle> make_reward(const ComponentSpec& spec, const BuildContext& build,
-                                            const Domain& domain) const;
-  std::unique_ptr<ValueEstimator> make_value(const ComponentSpec& spec,
-                                             const ValueDeps& deps) const;
-  std::unique_ptr<Method> make_method(const ComponentSpec& spec, const MethodDeps& deps) const;
-  std::unique_ptr<SampleSetMetric> make_metric(const ComponentSpec& spec, const BuildContext& build,
-                                               const Domain& domain) const;
-  // Runs the trainer `spec` names.
+  // Runs the trainer `spec` names. Only reading its table is located: a
+  // failure while training keeps its own kind.
   void train(const ComponentSpec& spec, const TrainContext& context) const;
 
   bool contains(ComponentKind kind, const std::string& name) const;
@@ -189,6 +223,16 @@ class SVDD_API Registry {
   void merge(Registry&& other, const std::string& origin);
 
  private:
+  const AnyMaker& maker(ComponentKind kind, const ComponentSpec& spec) const;
+  // The table of `spec` (an empty one for the string form).
+  static std::shared_ptr<const ComponentConfig> config(const ComponentSpec& spec);
+  // Runs build(); errors that do not yet say where they come from get the
+  // component's file and table in front.
+  static void located(const ComponentSpec& spec, const std::function<void()>& build);
+  void build_reward(const ComponentSpec& spec,
+                    const std::function<void(const BuildContext&, const Domain&)>& build,
+                    const BuildContext& context, const Domain& domain) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

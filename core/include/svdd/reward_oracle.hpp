@@ -3,6 +3,10 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "svdd/domain.hpp"
 #include "svdd/export.hpp"
 
@@ -21,5 +25,11 @@ class SVDD_API RewardOracle {
   // The documented score of an invalid sample.
   virtual double invalid_value() const = 0;
 };
+
+// A reward that scores each sample's decoded form on its own (a descriptor
+// of a SMILES string, a motif count): score(text) for every sample, in
+// order. `invalid_value` is what score returns for a text it cannot judge.
+SVDD_API std::unique_ptr<RewardOracle> per_sample_reward(
+    std::function<double(const std::string& decoded)> score, double invalid_value);
 
 }  // namespace svdd

@@ -1,5 +1,7 @@
-// Experiment files: parsing, --set overrides, [sweep] expansion, validation
-// (see experiment.hpp).
+// Experiment files (see experiment.hpp), read in stages: read the file,
+// apply --set overrides, check the top level, expand [sweep] into runs
+// (sweep.cpp), validate every run's components, write the effective
+// configuration.
 #include "svdd/config/experiment.hpp"
 
 #include <ATen/Context.h>
@@ -11,9 +13,10 @@
 #include <sstream>
 #include <thread>
 
+#include "config/sweep.hpp"
+#include "config/toml_config.hpp"
 #include "svdd/error.hpp"
 #include "svdd/version.hpp"
-#include "config/toml_config.hpp"
 
 namespace svdd {
 
@@ -88,41 +91,6 @@ namespace {
 const std::vector<std::string> kTopLevel{"experiment", "model",   "reward", "eval",
                                          "metrics",    "methods", "sweep"};
 
-void flatten_sweep(const toml::table& table, const std::string& prefix,
-                   std::vector<std::pair<std::string, const toml::array*>>& out,
-                   const SourceMap& sources) {
-  for (auto&& [key, node] : table) {
-    std::string path =
-        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-    if (auto* sub = node.as_table()) {
-      flatten_sweep(*sub, path, out, sources);
-    } else if (auto* array = node.as_array(); array && !array->empty()) {
-      out.emplace_back(path, array);
-    } else {
-      throw InputError(fmt::format("{}: [sweep] {}: expected a non-empty array of values",
-                                   sources.locate("sweep." + path), path));
-    }
-  }
-}
-
-// One sweep axis: one key, or several keys walked together ([sweep.zip]).
-struct SweepAxis {
-  std::vector<std::pair<std::string, toml::array>> keys;
-  size_t size() const { return keys.front().second.size(); }
-};
-
-std::string value_label(const toml::node& node) {
-  if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
-  if (const toml::table* t = node.as_table()) {
-    const toml::node* type = t->get("type");
-    return type && type->is_string() ? *type->value<std::string>() : "{...}";
-  }
-  if (node.is_floating_point()) return fmt::format("{}", *node.value<double>());
-  std::ostringstream os;
-  node.visit([&](auto&& n) { os << n; });
-  return os.str();
-}
-
 const toml::table& require_table(const toml::table& root, const std::string& key,
                                  const SourceMap& sources) {
   const toml::node* node = root.get(key);
@@ -130,31 +98,6 @@ const toml::table& require_table(const toml::table& root, const std::string& key
   if (!node->is_table())
     throw InputError(fmt::format("{}: '{}' must be a table", sources.locate(key), key));
   return *node->as_table();
-}
-
-// Keys of `table` in the order they appear in the file (unknown positions,
-// e.g. from --set, last).
-std::vector<std::string> file_order(const std::vector<std::string>& keys, const std::string& prefix,
-                                    const SourceMap& sources) {
-  std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> ordered;
-  for (const auto& key : keys) {
-    auto it = sources.positions.find(prefix.empty() ? key : prefix + "." + key);
-    auto position = it != sources.positions.end() && it->second.first > 0
-                        ? it->second
-                        : std::make_pair(UINT32_MAX, UINT32_MAX);
-    ordered.push_back({position, key});
-  }
-  std::stable_sort(ordered.begin(), ordered.end());
-  std::vector<std::string> out;
-  for (auto& [position, key] : ordered) out.push_back(key);
-  return out;
-}
-
-std::vector<std::string> ordered_names(const toml::table& table, const std::string& prefix,
-                                       const SourceMap& sources) {
-  std::vector<std::string> keys;
-  for (auto&& [key, node] : table) keys.emplace_back(key.str());
-  return file_order(keys, prefix, sources);
 }
 
 struct Specs {
@@ -204,25 +147,9 @@ ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& to
   return settings;
 }
 
-}  // namespace
-
-Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::string>& overrides, const Registry& registry) {
-  if (!std::filesystem::is_regular_file(file)) {
-    throw InputError(fmt::format("experiment file not found: {}", file.string()));
-  }
-  const std::string name = file.string();
-  toml::table root;
-  try {
-    root = toml::parse_file(name);
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
-                                 e.source().begin.column, e.description()));
-  }
-  const ConfigOrigin top{SourceMap::of(root, name), "",
-                         std::filesystem::absolute(file).parent_path()};
-  const SourceMap& sources = *top.sources;
-  for (const auto& assignment : overrides) apply_override(root, assignment);
+// Refuses unknown top-level keys and missing or malformed [model],
+// [reward] and [methods]; returns [methods].
+const toml::table& check_top_level(const toml::table& root, const SourceMap& sources) {
   for (auto&& [key, node] : root) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key.str()) == kTopLevel.end()) {
       throw InputError(fmt::format("{}: unknown top-level key '{}' (known: {})",
@@ -233,7 +160,7 @@ Experiment load_experiment(const std::filesystem::path& file,
   require_table(root, "model", sources);
   require_table(root, "reward", sources);
   const toml::table& methods = require_table(root, "methods", sources);
-  if (methods.empty()) throw InputError(fmt::format("{}: [methods] names no method", name));
+  if (methods.empty()) throw InputError(fmt::format("{}: [methods] names no method", sources.file));
   for (auto&& [key, node] : methods) {
     if (!node.is_table()) {
       throw InputError(
@@ -241,136 +168,50 @@ Experiment load_experiment(const std::filesystem::path& file,
                       sources.locate("methods." + std::string(key.str())), key.str(), key.str()));
     }
   }
+  return methods;
+}
 
-  Experiment experiment;
-  experiment.file = file;
-  experiment.settings = read_settings(root, top);
-
-  // Sweep axes: every key of [sweep] is one axis; the keys of [sweep.zip]
-  // together form one axis whose arrays are walked in step (for whole
-  // tables that must change together, like model and reward).
-  std::vector<SweepAxis> axes_all;
-  if (const toml::node* node = root.get("sweep")) {
-    if (!node->is_table())
-      throw InputError(fmt::format("{}: 'sweep' must be a table", sources.locate("sweep")));
-    toml::table plain = *node->as_table();
-    if (const toml::node* zip = plain.get("zip")) {
-      if (!zip->is_table()) {
-        throw InputError(fmt::format("{}: [sweep] zip: expected a table of equally long arrays",
-                                     sources.locate("sweep.zip")));
-      }
-      std::vector<std::pair<std::string, const toml::array*>> keys;
-      flatten_sweep(*zip->as_table(), "", keys, sources);
-      SweepAxis axis;
-      for (const auto& [key, values] : keys) {
-        if (values->size() != keys.front().second->size()) {
-          throw InputError(fmt::format("{}: [sweep.zip] {}: has {} values, {} has {}",
-                                       sources.locate("sweep.zip." + key), key, values->size(),
-                                       keys.front().first, keys.front().second->size()));
-        }
-        axis.keys.push_back({key, toml::array(*values)});
-      }
-      if (!axis.keys.empty()) axes_all.push_back(std::move(axis));
-      plain.erase("zip");
-    }
-    std::vector<std::pair<std::string, const toml::array*>> keys;
-    flatten_sweep(plain, "", keys, sources);
-    std::vector<std::string> names;
-    for (const auto& key : keys) names.push_back(key.first);
-    const auto order = file_order(names, "sweep", sources);
-    for (const auto& name : order) {
-      auto it =
-          std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == name; });
-      axes_all.push_back(SweepAxis{{{it->first, toml::array(*it->second)}}});
-    }
+// One run of `method` at a sweep point, every component table validated now,
+// before any work.
+RunPlan plan_run(const SweepPoint& point, const std::string& method, const ConfigOrigin& top,
+                 const Registry& registry) {
+  RunPlan plan;
+  plan.method = method;
+  plan.label = point.label;
+  plan.context = point.context;
+  Specs specs = specs_of(point.root, method, top);
+  plan.model = specs.model;
+  plan.reward = specs.reward;
+  plan.evals = specs.evals;
+  plan.metrics = specs.metrics;
+  plan.method_spec = specs.method;
+  plan.settings = read_settings(point.root, top);
+  registry.effective_toml(ComponentKind::model, plan.model);
+  registry.effective_toml(ComponentKind::reward, plan.reward);
+  for (const auto& [eval_name, spec] : plan.evals) {
+    registry.effective_toml(ComponentKind::reward, spec);
   }
-  const auto method_names = ordered_names(methods, "methods", sources);
-  for (const auto& axis : axes_all) {
-    for (const auto& [key, values] : axis.keys) {
-      const auto parts = split_path(key);
-      const bool known_top =
-          std::find(kTopLevel.begin(), kTopLevel.end() - 1, parts[0]) != kTopLevel.end() - 1;
-      const bool whole_table = parts.size() == 1 && (parts[0] == "model" || parts[0] == "reward");
-      if (!known_top || (parts.size() < 2 && !whole_table) ||
-          (parts[0] == "methods" && (parts.size() < 3 || !methods.get(parts[1])))) {
-        throw InputError(fmt::format(
-            "{}: [sweep] {}: not a key of this experiment (write e.g. methods.<name>.candidates or "
-            "model.steps; methods here: {})",
-            sources.locate("sweep." + key), key, fmt::join(method_names, ", ")));
-      }
-    }
+  for (const auto& [metric_name, spec] : plan.metrics) {
+    registry.effective_toml(ComponentKind::metric, spec);
   }
+  registry.effective_toml(ComponentKind::method, plan.method_spec);
+  return plan;
+}
 
-  for (const auto& method : method_names) {
-    // The axes this method varies along, with only the keys that concern it.
-    std::vector<SweepAxis> axes;
-    for (const auto& axis : axes_all) {
-      SweepAxis own;
-      for (const auto& key : axis.keys) {
-        const auto parts = split_path(key.first);
-        if (parts[0] != "methods" || parts[1] == method) own.keys.push_back(key);
-      }
-      if (!own.keys.empty()) axes.push_back(std::move(own));
-    }
-    std::vector<size_t> index(axes.size(), 0);
-    while (true) {
-      toml::table run_root = root;
-      std::vector<std::string> label_parts, context_parts;
-      for (size_t a = 0; a < axes.size(); ++a) {
-        for (const auto& [key, values] : axes[a].keys) {
-          const toml::node& value = *values.get(index[a]);
-          set_path(run_root, key, value, fmt::format("[sweep] {}", key));
-          std::string short_key = key;
-          const std::string own = "methods." + method + ".";
-          if (short_key.rfind(own, 0) == 0) {
-            short_key = short_key.substr(own.size());
-          } else {
-            context_parts.push_back(fmt::format("{}={}", key, value_label(value)));
-          }
-          label_parts.push_back(fmt::format("{}={}", short_key, value_label(value)));
-        }
-      }
-      RunPlan plan;
-      plan.method = method;
-      plan.label =
-          label_parts.empty() ? method : fmt::format("{}[{}]", method, fmt::join(label_parts, ","));
-      plan.context = fmt::format("{}", fmt::join(context_parts, ","));
-      Specs specs = specs_of(run_root, method, top);
-      plan.model = specs.model;
-      plan.reward = specs.reward;
-      plan.evals = specs.evals;
-      plan.metrics = specs.metrics;
-      plan.method_spec = specs.method;
-      plan.settings = read_settings(run_root, top);
-      // Validates every table now, before any work.
-      registry.effective_toml(ComponentKind::model, plan.model);
-      registry.effective_toml(ComponentKind::reward, plan.reward);
-      for (const auto& [eval_name, spec] : plan.evals)
-        registry.effective_toml(ComponentKind::reward, spec);
-      for (const auto& [metric_name, spec] : plan.metrics)
-        registry.effective_toml(ComponentKind::metric, spec);
-      registry.effective_toml(ComponentKind::method, plan.method_spec);
-      experiment.runs.push_back(std::move(plan));
-
-      size_t a = 0;
-      for (; a < axes.size(); ++a) {
-        if (++index[a] < axes[a].size()) break;
-        index[a] = 0;
-      }
-      if (a == axes.size()) break;
-    }
-  }
-
-  // The effective configuration: every component table with its defaults,
-  // sections in the file's order (toml++ would sort them, and method order
-  // is the order of runs).
+// The effective configuration: every component table with its defaults,
+// sections in the file's order (toml++ would sort them, and method order is
+// the order of runs), then the sweep.
+std::string effective_config(const toml::table& root, const ConfigOrigin& top,
+                             ExperimentSettings settings,
+                             const std::vector<std::string>& method_names,
+                             const std::vector<SweepAxis>& axes, const Registry& registry) {
   auto effective = [&](ComponentKind kind, const ComponentSpec& spec) {
     toml::table t = toml::parse(registry.effective_toml(kind, spec));
     t.insert_or_assign("type", spec.type);
     return t;
   };
+  const toml::table& methods = *root.get("methods")->as_table();
   Specs specs = specs_of(root, method_names.front(), top);
-  ExperimentSettings settings = experiment.settings;
   std::string text =
       section_text({"experiment"}, write_params([&](ParamVisitor& v) { settings.visit(v); }));
   text += section_text({"model"}, effective(ComponentKind::model, specs.model));
@@ -386,17 +227,33 @@ Experiment load_experiment(const std::filesystem::path& file,
                                     ConfigOrigin{top.sources, "methods." + method, top.base_dir});
     text += section_text({"methods", method}, effective(ComponentKind::method, spec));
   }
-  if (!axes_all.empty()) {
-    toml::table sweep_table, zip_table;
-    for (const auto& axis : axes_all) {
-      for (const auto& [key, values] : axis.keys) {
-        (axis.keys.size() > 1 ? zip_table : sweep_table).insert(key, values);
-      }
+  if (!axes.empty()) text += section_text({"sweep"}, sweep_table(axes));
+  return text;
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::filesystem::path& file,
+                           const std::vector<std::string>& overrides, const Registry& registry) {
+  toml::table root = read_toml_file(file, "experiment file");
+  const ConfigOrigin top{SourceMap::of(root, file.string()), "",
+                         std::filesystem::absolute(file).parent_path()};
+  const SourceMap& sources = *top.sources;
+  for (const auto& assignment : overrides) apply_override(root, assignment);
+  const toml::table& methods = check_top_level(root, sources);
+
+  Experiment experiment;
+  experiment.file = file;
+  experiment.settings = read_settings(root, top);
+  const auto method_names = ordered_names(methods, "methods", sources);
+  const auto axes = read_sweep_axes(root, methods, method_names, sources);
+  for (const auto& method : method_names) {
+    for (const auto& point : sweep_points(root, method, axes)) {
+      experiment.runs.push_back(plan_run(point, method, top, registry));
     }
-    if (!zip_table.empty()) sweep_table.insert("zip", std::move(zip_table));
-    text += section_text({"sweep"}, std::move(sweep_table));
   }
-  experiment.effective_toml = text;
+  experiment.effective_toml =
+      effective_config(root, top, experiment.settings, method_names, axes, registry);
   return experiment;
 }
 

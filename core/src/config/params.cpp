@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 
-#include "svdd/error.hpp"
 #include "config/toml_config.hpp"
+#include "svdd/error.hpp"
 
 namespace svdd {
 
@@ -14,72 +14,9 @@ ParamVisitor::~ParamVisitor() = default;
 ComponentConfig::~ComponentConfig() = default;
 ComponentConfig::ComponentConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-namespace {
-void record_positions(const toml::table& table, const std::string& prefix, SourceMap& map) {
-  for (auto&& [key, node] : table) {
-    const std::string path =
-        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-    map.positions[path] = {key.source().begin.line, key.source().begin.column};
-    if (const toml::table* sub = node.as_table()) record_positions(*sub, path, map);
-  }
-}
-}  // namespace
-
-std::shared_ptr<const SourceMap> SourceMap::of(const toml::table& root, std::string file) {
-  auto map = std::make_shared<SourceMap>();
-  map->file = std::move(file);
-  record_positions(root, "", *map);
-  return map;
-}
-
-std::string SourceMap::locate(const std::string& path) const {
-  for (std::string p = path; !p.empty();) {
-    auto it = positions.find(p);
-    if (it != positions.end() && it->second.first > 0) {
-      return fmt::format("{}:{}:{}", file, it->second.first, it->second.second);
-    }
-    const auto dot = p.rfind('.');
-    p = dot == std::string::npos ? "" : p.substr(0, dot);
-  }
-  return file;
-}
-
-std::shared_ptr<const ComponentConfig> make_component_config(toml::table table,
-                                                             ConfigOrigin origin) {
-  auto impl = std::make_unique<ComponentConfig::Impl>();
-  impl->table = std::move(table);
-  impl->origin = std::move(origin);
-  return std::make_shared<const ComponentConfig>(std::move(impl));
-}
-
 std::string ComponentConfig::where() const {
   return fmt::format("{} [{}]", impl_->origin.sources->locate(impl_->origin.table_path),
                      impl_->origin.table_path);
-}
-
-ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& origin) {
-  ComponentSpec spec;
-  const std::string& path = origin.table_path;
-  if (auto text = value.value<std::string>(); text && value.is_string()) {
-    spec.type = *text;
-    spec.config = make_component_config({}, origin);
-    return spec;
-  }
-  const toml::table* table = value.as_table();
-  if (!table) {
-    throw InputError(fmt::format("{}: [{}] must be a component name or a table with 'type'",
-                                 origin.sources->locate(path), path));
-  }
-  const toml::node* type = table->get("type");
-  if (!type || !type->is_string()) {
-    throw InputError(fmt::format("{}: [{}] type: missing (a string naming the component)",
-                                 origin.sources->locate(path), path));
-  }
-  spec.type = *type->value<std::string>();
-  toml::table rest = *table;
-  rest.erase("type");
-  spec.config = make_component_config(std::move(rest), origin);
-  return spec;
 }
 
 namespace {
@@ -262,7 +199,14 @@ class Describer final : public ParamVisitor {
     for (const auto& spec : v) types.push_back(fmt::format("\"{}\"", spec.type));
     add(k, "[component]", fmt::format("[{}]", fmt::join(types, ", ")), d);
   }
-  void require(bool, std::string_view, std::string_view) override {}
+  // The rule shows beside the parameter it constrains.
+  void require(bool, std::string_view key, std::string_view message) override {
+    for (auto it = docs.rbegin(); it != docs.rend(); ++it) {
+      if (it->key != key) continue;
+      it->doc += fmt::format("{}{}", it->doc.empty() ? "" : "; ", message);
+      return;
+    }
+  }
 
  private:
   void add(std::string_view key, std::string type, std::string value, std::string_view doc) {
@@ -318,61 +262,39 @@ class Writer final : public ParamVisitor {
 
 }  // namespace
 
-std::vector<std::string> split_path(const std::string& key) {
-  std::vector<std::string> parts;
-  std::stringstream ss(key);
-  std::string part;
-  while (std::getline(ss, part, '.')) parts.push_back(part);
-  return parts;
+void ParamVisitor::at_least(std::string_view key, int64_t value, int64_t low) {
+  require(value >= low, key, fmt::format("must be at least {}", low));
 }
 
-void set_path(toml::table& root, const std::string& key, const toml::node& value,
-              const std::string& what) {
-  auto parts = split_path(key);
-  if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](auto& p) { return p.empty(); })) {
-    throw InputError(
-        fmt::format("{}: '{}' is not a key path like methods.svdd_pm.candidates", what, key));
-  }
-  toml::table* table = &root;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    toml::node* next = table->get(parts[i]);
-    if (!next) {
-      table->insert(parts[i], toml::table{});
-      next = table->get(parts[i]);
-    }
-    table = next->as_table();
-    if (!table) {
-      throw InputError(fmt::format("{}: '{}' is not a table, cannot set '{}'", what,
-                                   fmt::join(parts.begin(), parts.begin() + i + 1, "."), key));
-    }
-  }
-  value.visit([&](auto&& v) { table->insert_or_assign(parts.back(), v); });
+void ParamVisitor::non_negative(std::string_view key, double value) {
+  require(value >= 0, key, "must be >= 0");
 }
 
-void apply_override(toml::table& root, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
-  }
-  toml::table parsed;
-  try {
-    parsed = toml::parse("v = " + assignment.substr(eq + 1));
-  } catch (const toml::parse_error&) {
-    parsed.insert("v", assignment.substr(eq + 1));  // a bare word is a string
-  }
-  set_path(root, assignment.substr(0, eq), *parsed.get("v"), fmt::format("--set {}", assignment));
+void ParamVisitor::positive(std::string_view key, double value) {
+  require(value > 0, key, "must be > 0");
 }
 
-std::string section_text(const std::vector<std::string>& path, toml::table table) {
-  toml::table wrapped = std::move(table);
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    toml::table outer;
-    outer.insert(*it, std::move(wrapped));
-    wrapped = std::move(outer);
+void ParamVisitor::in_range(std::string_view key, double value, double low, double high) {
+  require(value >= low && value <= high, key, fmt::format("must be in [{}, {}]", low, high));
+}
+
+void ParamVisitor::in_half_open_range(std::string_view key, double value, double low, double high) {
+  require(value >= low && value < high, key, fmt::format("must be in [{}, {})", low, high));
+}
+
+void ParamVisitor::in_open_range(std::string_view key, double value, double low, double high) {
+  require(value > low && value < high, key, fmt::format("must be in ({}, {})", low, high));
+}
+
+void ParamVisitor::one_of(std::string_view key, std::string_view value,
+                          const std::vector<std::string_view>& choices) {
+  const bool ok = std::find(choices.begin(), choices.end(), value) != choices.end();
+  std::string text = "must be ";
+  for (size_t i = 0; i < choices.size(); ++i) {
+    text += i == 0 ? "" : (i + 1 == choices.size() ? " or " : ", ");
+    text += choices[i];
   }
-  std::ostringstream os;
-  os << wrapped;
-  return os.str() + "\n\n";
+  require(ok, key, text);
 }
 
 void ComponentConfig::read(const VisitFn& visit) const {

@@ -68,4 +68,15 @@ void apply_override(toml::table& root, const std::string& assignment);
 // "[methods.x]\n..."), so files can be written in a chosen section order.
 std::string section_text(const std::vector<std::string>& path, toml::table table);
 
+// Keys of a table in the order they appear in the file (unknown positions,
+// e.g. from --set, last); `prefix` is the table's key path.
+std::vector<std::string> file_order(const std::vector<std::string>& keys, const std::string& prefix,
+                                    const SourceMap& sources);
+std::vector<std::string> ordered_names(const toml::table& table, const std::string& prefix,
+                                       const SourceMap& sources);
+
+// Parses a TOML file; InputError "<what> not found: FILE" when it is not a
+// regular file, "FILE:line:col: TOML syntax error: ..." when it does not parse.
+toml::table read_toml_file(const std::filesystem::path& file, const std::string& what);
+
 }  // namespace svdd

@@ -72,10 +72,7 @@ class GaussianDiffusion final : public DiffusionModel {
         denoiser_(std::move(denoiser)),
         options_(std::move(options)),
         exact_(std::move(exact)) {
-    if (domain_.discrete()) {
-      throw InputError(fmt::format("Gaussian diffusion needs a continuous domain; '{}' is discrete",
-                                   domain_.name));
-    }
+    require_continuous(domain_, "Gaussian diffusion");
     if (options_.steps < 1 || options_.steps > options_.train_steps) {
       throw InputError(fmt::format("steps must be in [1, train_steps = {}], got {}",
                                    options_.train_steps, options_.steps));

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "svdd/error.hpp"
 
 namespace svdd {
 
@@ -42,6 +43,20 @@ at::Tensor Domain::pairwise_distances(const at::Tensor& a, const at::Tensor& b) 
     return x.unsqueeze(1).ne(y.unsqueeze(0)).to(at::kDouble).mean(2);
   }
   return at::cdist(x.to(at::kDouble), y.to(at::kDouble));
+}
+
+void require_discrete(const Domain& domain, std::string_view who) {
+  if (!domain.discrete()) {
+    throw InputError(
+        fmt::format("{} needs a discrete domain; model '{}' is continuous", who, domain.name));
+  }
+}
+
+void require_continuous(const Domain& domain, std::string_view who) {
+  if (domain.discrete()) {
+    throw InputError(
+        fmt::format("{} needs a continuous domain; model '{}' is discrete", who, domain.name));
+  }
 }
 
 Samples::Samples(at::Tensor x, const Domain& domain) : x_(std::move(x)), domain_(&domain) {}

@@ -27,6 +27,33 @@ ValueEstimator::~ValueEstimator() = default;
 DecodeContext::~DecodeContext() = default;
 Method::~Method() = default;
 
+namespace {
+
+class PerSampleReward final : public RewardOracle {
+ public:
+  PerSampleReward(std::function<double(const std::string&)> score, double invalid)
+      : score_(std::move(score)), invalid_(invalid) {}
+  at::Tensor score(const Samples& samples) override {
+    const auto& texts = samples.decoded();
+    at::Tensor out = at::empty({samples.size()}, at::kDouble);
+    double* values = out.data_ptr<double>();
+    for (size_t i = 0; i < texts.size(); ++i) values[i] = score_(texts[i]);
+    return out;
+  }
+  double invalid_value() const override { return invalid_; }
+
+ private:
+  std::function<double(const std::string&)> score_;
+  double invalid_;
+};
+
+}  // namespace
+
+std::unique_ptr<RewardOracle> per_sample_reward(std::function<double(const std::string&)> score,
+                                                double invalid_value) {
+  return std::make_unique<PerSampleReward>(std::move(score), invalid_value);
+}
+
 at::Tensor Method::propose(Transition& transition, const at::Tensor&, int, DecodeContext& context) {
   return transition.sample(candidates_per_particle(), context.generator());
 }

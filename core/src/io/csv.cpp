@@ -1,9 +1,9 @@
-#include "io/csv.hpp"
+// CSV writing and reading (see csv.hpp).
+#include "svdd/io/csv.hpp"
 
 #include <fstream>
 
 #include "svdd/error.hpp"
-#include "svdd/run/runner.hpp"
 
 namespace svdd {
 

@@ -350,4 +350,9 @@ PngImage decode_png_data_uri(const std::string& text) {
   return decode_png(bytes, "PNG data URI");
 }
 
+std::optional<Picture> picture_of_png_data_uri(const std::string& decoded) {
+  if (!is_png_data_uri(decoded)) return std::nullopt;
+  return decode_png_data_uri(decoded);
+}
+
 }  // namespace svdd

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "io/csv.hpp"
 #include "svdd/error.hpp"
+#include "svdd/io/csv.hpp"
 
 namespace svdd {
 namespace {

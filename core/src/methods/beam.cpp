@@ -63,7 +63,7 @@ class Beam final : public Method {
 }  // namespace
 
 void register_beam(Registry& registry) {
-  registry.add_method<BeamParams>(
+  registry.add<ComponentKind::method, BeamParams>(
       "beam",
       "beam search / nested importance sampling: keep the best (or exp(v/alpha)-drawn) G of a "
       "group's G*M candidates (cost as svdd)",

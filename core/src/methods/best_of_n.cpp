@@ -46,7 +46,7 @@ class BestOfN final : public Method {
 }  // namespace
 
 void register_best_of_n(Registry& registry) {
-  registry.add_method<BestOfNParams>(
+  registry.add<ComponentKind::method, BestOfNParams>(
       "best_of_n",
       "keep the highest-reward of n pretrained samples (cost: n denoiser rows per sample and "
       "step, n reward calls per sample)",

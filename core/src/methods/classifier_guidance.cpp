@@ -45,7 +45,7 @@ class ClassifierGuidance final : public GradientGuided {
 }  // namespace
 
 void register_classifier_guidance(Registry& registry) {
-  registry.add_method<ClassifierGuidanceParams>(
+  registry.add<ComponentKind::method, ClassifierGuidanceParams>(
       "classifier_guidance",
       "classifier guidance with a learned value network (Dhariwal & Nichol 2021): follow "
       "d v_theta / d x_t (cost: T denoiser rows and T network gradients per sample)",

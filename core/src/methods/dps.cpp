@@ -52,7 +52,7 @@ class Dps final : public GradientGuided {
 }  // namespace
 
 void register_dps(Registry& registry) {
-  registry.add_method<DpsParams>(
+  registry.add<ComponentKind::method, DpsParams>(
       "dps",
       "diffusion posterior sampling (Chung et al. 2023): follow the gradient of r(x0_hat) "
       "(differentiable rewards only; cost: 2 denoiser rows and 1 reward gradient per sample and "

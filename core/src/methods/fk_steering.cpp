@@ -11,8 +11,8 @@
 // Groups of particles are resampled independently.
 #include <ATen/ATen.h>
 
-#include "svdd/registry.hpp"
 #include "svdd/methods/resampling.hpp"
+#include "svdd/registry.hpp"
 
 namespace svdd {
 namespace {
@@ -96,7 +96,7 @@ class FkSteering final : public Method {
 }  // namespace
 
 void register_fk_steering(Registry& registry) {
-  registry.add_method<FkParams>(
+  registry.add<ComponentKind::method, FkParams>(
       "fk_steering",
       "Feynman-Kac steering (Singhal et al. 2025): resample particles every `interval` steps by "
       "difference, max or sum potentials (cost: 1 denoiser row per particle and step, plus value "

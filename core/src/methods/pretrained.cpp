@@ -21,7 +21,7 @@ class Pretrained final : public Method {
 }  // namespace
 
 void register_pretrained(Registry& registry) {
-  registry.add_method<PretrainedParams>(
+  registry.add<ComponentKind::method, PretrainedParams>(
       "pretrained",
       "unguided samples from the pretrained model (cost: 1 denoiser row per sample and step)",
       [](const PretrainedParams&, const MethodDeps&) { return std::make_unique<Pretrained>(); });

@@ -10,8 +10,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include "svdd/registry.hpp"
 #include "svdd/methods/resampling.hpp"
+#include "svdd/registry.hpp"
 
 namespace svdd {
 namespace {
@@ -91,7 +91,7 @@ class Smc final : public Method {
 }  // namespace
 
 void register_smc(Registry& registry) {
-  registry.add_method<SmcParams>(
+  registry.add<ComponentKind::method, SmcParams>(
       "smc",
       "sequential Monte Carlo (TDS-style weights exp((v_{t-1} - v_t)/alpha), ESS-triggered "
       "resampling within groups; cost: 2 denoiser rows and 1 reward call per particle and step "

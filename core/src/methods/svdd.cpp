@@ -51,7 +51,7 @@ class Svdd final : public Method {
 }  // namespace
 
 void register_svdd(Registry& registry) {
-  registry.add_method<SvddParams>(
+  registry.add<ComponentKind::method, SvddParams>(
       "svdd",
       "soft value-based decoding (Li et al. 2024): M candidates per step, keep one by "
       "softmax(v/alpha) (cost: M+1 denoiser rows per sample and step with posterior_mean, M "

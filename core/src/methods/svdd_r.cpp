@@ -59,7 +59,7 @@ class SvddR final : public Method {
 }  // namespace
 
 void register_svdd_r(Registry& registry) {
-  registry.add_method<SvddRParams>(
+  registry.add<ComponentKind::method, SvddRParams>(
       "svdd_r",
       "SVDD plus replacing the worst fraction of the batch by value-weighted draws (Li et al. "
       "2024, Algorithm 2; cost as svdd)",

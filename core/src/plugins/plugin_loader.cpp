@@ -2,7 +2,6 @@
 #include "svdd/plugins/plugin_loader.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -12,6 +11,7 @@
 
 #include "svdd/error.hpp"
 #include "svdd/plugin.hpp"
+#include "svdd/util/log.hpp"
 
 namespace svdd {
 namespace {
@@ -131,12 +131,13 @@ std::vector<PluginReport> load_plugins(Registry& registry) {
       const auto canonical = std::filesystem::weakly_canonical(file, ec).string();
       if (!seen_paths.insert(canonical).second) continue;
       if (!seen_names.insert(plugin_name(file)).second) {
-        spdlog::debug("plugin {} skipped: a plugin of the same name was loaded first",
-                      file.string());
+        logger("core")->debug("plugin {} skipped: a plugin of the same name was loaded first",
+                              file.string());
         continue;
       }
       PluginReport report = load_plugin(file, registry);
-      if (!report.loaded) spdlog::warn("plugin {} refused: {}", file.string(), report.reason);
+      if (!report.loaded)
+        logger("core")->warn("plugin {} refused: {}", file.string(), report.reason);
       reports.push_back(std::move(report));
     }
   }

@@ -57,7 +57,7 @@ class Composite final : public RewardOracle {
 }  // namespace
 
 void register_composite_reward(Registry& registry) {
-  registry.add_reward<CompositeParams>(
+  registry.add<ComponentKind::reward, CompositeParams>(
       "composite", "a weighted sum of rewards, any domain",
       [](const CompositeParams& p, const BuildContext& build, const Domain& domain) {
         if (!build.make_reward) throw InputError("composite: its terms cannot be built here");

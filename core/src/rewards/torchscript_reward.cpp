@@ -10,7 +10,6 @@
 // Gradients flow through the module whenever the samples require them.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 #include <torch/script.h>
 
 #include <cctype>
@@ -21,6 +20,7 @@
 #include "decoding/chunking.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/torchscript_messages.hpp"
 
 namespace svdd {
@@ -101,7 +101,7 @@ class TorchScriptReward final : public RewardOracle {
     const int64_t non_finite = (valid & ~finite).sum().item<int64_t>();
     if (non_finite > 0 && !warned_non_finite_) {
       warned_non_finite_ = true;
-      spdlog::warn(
+      logger("core")->warn(
           "torchscript_reward {}: {} of {} valid samples scored NaN or infinity; such samples get "
           "invalid_value = {} (reported once)",
           file_, non_finite, x.size(0), invalid_value_);
@@ -239,7 +239,7 @@ std::unique_ptr<RewardOracle> make_torchscript_reward(const TorchScriptRewardPar
 }  // namespace
 
 void register_torchscript_reward(Registry& registry) {
-  registry.add_reward<TorchScriptRewardParams>(
+  registry.add<ComponentKind::reward, TorchScriptRewardParams>(
       "torchscript_reward",
       "a TorchScript module from Python (torch.jit.save) scoring each sample, any domain; "
       "differentiable for DPS and classifier guidance",

@@ -1,14 +1,15 @@
+// The grid of samples a run folder shows (see sample_grid.hpp).
 #include "run/sample_grid.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstddef>
 
 #include "io/file_writing.hpp"
 #include "svdd/error.hpp"
+#include "svdd/util/log.hpp"
 
 namespace svdd {
 namespace {
@@ -28,19 +29,23 @@ void paste(PngImage& grid, const PngImage& cell, int64_t top, int64_t left) {
 }  // namespace
 
 std::optional<PngImage> sample_grid(const std::vector<std::vector<std::string>>& decoded_rows,
-                                    int max_columns) {
-  if (decoded_rows.empty() || max_columns < 1) return std::nullopt;
+                                    const std::vector<PictureFn>& draw, int max_columns) {
+  if (decoded_rows.empty() || max_columns < 1 || draw.size() != decoded_rows.size()) {
+    return std::nullopt;
+  }
   size_t columns = static_cast<size_t>(max_columns);
-  for (const auto& row : decoded_rows) {
-    if (row.empty()) return std::nullopt;
-    columns = std::min(columns, row.size());
-    if (!std::all_of(row.begin(), row.end(), is_png_data_uri)) return std::nullopt;
+  for (size_t r = 0; r < decoded_rows.size(); ++r) {
+    if (decoded_rows[r].empty() || !draw[r]) return std::nullopt;
+    columns = std::min(columns, decoded_rows[r].size());
   }
 
   std::vector<std::vector<PngImage>> cells(decoded_rows.size());
   for (size_t r = 0; r < decoded_rows.size(); ++r) {
-    for (size_t c = 0; c < columns; ++c)
-      cells[r].push_back(decode_png_data_uri(decoded_rows[r][c]));
+    for (size_t c = 0; c < decoded_rows[r].size(); ++c) {
+      std::optional<Picture> cell = draw[r](decoded_rows[r][c]);
+      if (!cell) return std::nullopt;
+      if (c < columns) cells[r].push_back(std::move(*cell));
+    }
   }
   const PngImage& first = cells.front().front();
   bool any_rgb = false;
@@ -68,14 +73,15 @@ std::optional<PngImage> sample_grid(const std::vector<std::vector<std::string>>&
 
 std::string write_samples_grid(const std::filesystem::path& dir,
                                const std::vector<std::string>& labels,
-                               const std::vector<std::vector<std::string>>& decoded_rows) {
+                               const std::vector<std::vector<std::string>>& decoded_rows,
+                               const std::vector<PictureFn>& draw) {
   constexpr int kMostColumns = 8;
   const std::filesystem::path file = dir / "samples_grid.png";
   std::optional<PngImage> grid;
   try {
-    grid = sample_grid(decoded_rows, kMostColumns);
+    grid = sample_grid(decoded_rows, draw, kMostColumns);
   } catch (const InputError& e) {
-    spdlog::warn("no sample grid: {}", e.what());
+    logger("run")->warn("no sample grid: {}", e.what());
   }
   if (!grid) {
     std::filesystem::remove(file);

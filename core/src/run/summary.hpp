@@ -1,4 +1,6 @@
-// Private: per-run statistics and the summary.csv / summary.md writers.
+// Private: summarising a run folder: per-run statistics, the total variation
+// to the toys' exact targets, the compute-matched view, and the summary.csv /
+// summary.md writers.
 #pragma once
 
 #include <filesystem>
@@ -7,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "run/prepare.hpp"
+#include "run/result_files.hpp"
 #include "svdd/decoding/decoding_loop.hpp"
 
 namespace svdd {
@@ -37,5 +41,12 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
 // the pretrained rewards is their 0.5^(1/N) quantile.
 std::string compute_matched_section(const std::vector<RunResults>& runs,
                                     const std::vector<const RunResults*>& baselines);
+
+// Summarises everything finished so far in a run folder, from its files:
+// writes summary.csv, summary.md and the sample grid (when the domain draws
+// pictures) and returns the Markdown table. `eval_names` are the evaluation
+// rewards, in the order of samples.csv's eval_<name> columns.
+std::string summarise(const OutputFiles& files, const PreparedRuns& runs,
+                      const std::vector<std::string>& eval_names);
 
 }  // namespace svdd

@@ -10,10 +10,10 @@
 
 #include <cmath>
 
-#include "svdd/util/seeding.hpp"
 #include "svdd/error.hpp"
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
 namespace {
@@ -121,13 +121,6 @@ struct HashRewardParams {
   void visit(ParamVisitor& v) { v.field("seed", seed, "seed of the reward table"); }
 };
 
-void require_discrete(const Domain& domain, const std::string& reward) {
-  if (!domain.discrete()) {
-    throw InputError(fmt::format("reward '{}' needs a discrete domain; model '{}' is continuous",
-                                 reward, domain.name));
-  }
-}
-
 // Fraction of positions equal to one token, in [0, 1].
 class TokenCount final : public RewardOracle {
  public:
@@ -172,7 +165,7 @@ class HashReward final : public RewardOracle {
 }  // namespace
 
 void register_toy_categorical(Registry& registry) {
-  registry.add_model<ToyCategoricalParams>(
+  registry.add<ComponentKind::model, ToyCategoricalParams>(
       "toy.categorical",
       "strings of L tokens with an exact random pretrained table and exact masked denoiser",
       [](const ToyCategoricalParams& p, const BuildContext& build) {
@@ -183,12 +176,12 @@ void register_toy_categorical(Registry& registry) {
         options.device = build.device;
         return make_masked_diffusion(categorical_domain(p.length, p.vocab), table, options, table);
       });
-  registry.add_reward<TokenCountParams>(
+  registry.add<ComponentKind::reward, TokenCountParams>(
       "toy.token_count",
       "share of positions equal to `token` (discrete domains), in [0, 1]; differentiable in "
       "per-position probabilities",
       [](const TokenCountParams& p, const BuildContext&, const Domain& domain) {
-        require_discrete(domain, "toy.token_count");
+        require_discrete(domain, "reward 'toy.token_count'");
         for (size_t i = 0; i < domain.alphabet.size(); ++i) {
           if (domain.alphabet[i] == p.token && static_cast<int64_t>(i) != domain.mask_id) {
             return std::make_unique<TokenCount>(static_cast<int64_t>(i));
@@ -197,10 +190,10 @@ void register_toy_categorical(Registry& registry) {
         throw InputError(
             fmt::format("token: '{}' is not a token of domain '{}'", p.token, domain.name));
       });
-  registry.add_reward<HashRewardParams>(
+  registry.add<ComponentKind::reward, HashRewardParams>(
       "toy.hash_reward", "a fixed pseudo-random reward in [0, 1) per distinct string",
       [](const HashRewardParams& p, const BuildContext&, const Domain& domain) {
-        require_discrete(domain, "toy.hash_reward");
+        require_discrete(domain, "reward 'toy.hash_reward'");
         return std::make_unique<HashReward>(p.seed);
       });
 }

@@ -170,7 +170,7 @@ class PositionReward final : public RewardOracle {
 }  // namespace
 
 void register_toy_gmm(Registry& registry) {
-  registry.add_model<ToyGmmParams>(
+  registry.add<ComponentKind::model, ToyGmmParams>(
       "toy.gmm", "a 1-2D Gaussian mixture with its exact DDPM noise prediction, DDIM sampling",
       [](const ToyGmmParams& p, const BuildContext& build) {
         GaussianDiffusionOptions options;
@@ -188,14 +188,10 @@ void register_toy_gmm(Registry& registry) {
         domain.shape = {p.dim};
         return make_gaussian_diffusion(std::move(domain), mixture, options, mixture);
       });
-  registry.add_reward<PositionRewardParams>(
+  registry.add<ComponentKind::reward, PositionRewardParams>(
       "toy.position_reward", "-|x - centre|^2 / (2 width^2) on continuous samples (differentiable)",
       [](const PositionRewardParams& p, const BuildContext&, const Domain& domain) {
-        if (domain.discrete()) {
-          throw InputError(fmt::format(
-              "reward 'toy.position_reward' needs a continuous domain; model '{}' is discrete",
-              domain.name));
-        }
+        require_continuous(domain, "reward 'toy.position_reward'");
         int64_t numel = 1;
         for (int64_t d : domain.shape) numel *= d;
         if (static_cast<int64_t>(p.centre.size()) != numel) {

@@ -19,15 +19,15 @@
 #include <sstream>
 #include <thread>
 
+#include "config/toml_config.hpp"
 #include "decoding/chunking.hpp"
 #include "io/file_writing.hpp"
+#include "svdd/config/experiment.hpp"
 #include "svdd/decoding/decoding_loop.hpp"
 #include "svdd/error.hpp"
-#include "svdd/config/experiment.hpp"
-#include "svdd/util/seeding.hpp"
 #include "svdd/training/value_network.hpp"
+#include "svdd/util/seeding.hpp"
 #include "svdd/version.hpp"
-#include "config/toml_config.hpp"
 
 namespace svdd {
 namespace {
@@ -542,8 +542,8 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
   build.device = settings.device;
   build.chunk_rows = settings.chunk_rows;
   build.data_dir = settings.data_dir;
-  auto model = registry.make_model(tf.model, build);
-  auto reward = registry.make_reward(tf.reward, build, model->domain());
+  auto model = registry.make<ComponentKind::model>(tf.model, build);
+  auto reward = registry.make<ComponentKind::reward>(tf.reward, build, model->domain());
   const int steps = model->num_steps();
   auto refuse = [&](const std::string& key, const std::string& message) {
     throw InputError(fmt::format("{}: [value_training] {}: {}",

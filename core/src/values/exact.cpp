@@ -46,7 +46,7 @@ class ExactValue final : public ValueEstimator {
 }  // namespace
 
 void register_exact_value(Registry& registry) {
-  registry.add_value<ExactValueParams>(
+  registry.add<ComponentKind::value, ExactValueParams>(
       "exact",
       "alpha log E[exp(r(x0)/alpha) | x_t] by enumeration (toy domains with an exact "
       "distribution only)",

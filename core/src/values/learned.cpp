@@ -47,7 +47,7 @@ class LearnedValue final : public ValueEstimator {
 }  // namespace
 
 void register_learned_value(Registry& registry) {
-  registry.add_value<LearnedValueParams>(
+  registry.add<ComponentKind::value, LearnedValueParams>(
       "learned",
       "v_theta(x_t, t): a value network trained on pretrained rollouts by `svdd train` (SVDD-MC)",
       [](const LearnedValueParams& p, const ValueDeps& deps) -> std::unique_ptr<ValueEstimator> {

@@ -29,7 +29,7 @@ class PosteriorMeanValue final : public ValueEstimator {
 }  // namespace
 
 void register_posterior_mean_value(Registry& registry) {
-  registry.add_value<PosteriorMeanParams>(
+  registry.add<ComponentKind::value, PosteriorMeanParams>(
       "posterior_mean", "r(x0_hat(x_t)): reward of the denoised prediction (SVDD-PM)",
       [](const PosteriorMeanParams&, const ValueDeps& deps) {
         return std::make_unique<PosteriorMeanValue>(deps.model, deps.reward);

@@ -54,7 +54,7 @@ class RolloutValue final : public ValueEstimator {
 }  // namespace
 
 void register_rollout_value(Registry& registry) {
-  registry.add_value<RolloutParams>(
+  registry.add<ComponentKind::value, RolloutParams>(
       "rollout", "mean reward of K pretrained rollouts from x_t (slow, unbiased reference)",
       [](const RolloutParams& p, const ValueDeps& deps) {
         if (p.estimate == "soft" && deps.alpha <= 0) {

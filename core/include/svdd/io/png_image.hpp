@@ -1,7 +1,7 @@
 // PNG pictures of samples (libpng): encoding and decoding 8-bit images, and
 // "data:image/png;base64,..." URIs, the decoded form of image samples in
-// samples.csv (a browser shows them as they are). Core reads such URIs back
-// to draw each run's grid of samples (runner.hpp).
+// samples.csv (a browser shows them as they are). A domain whose samples
+// decode to such URIs draws them with picture_of_png_data_uri.
 #pragma once
 
 #include <cstdint>
@@ -9,16 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "svdd/domain.hpp"
 #include "svdd/export.hpp"
 
 namespace svdd {
 
-// An 8-bit image, rows top to bottom, pixels interleaved:
-// pixels.size() == height * width * channels; channels 1 (grey) or 3 (RGB).
-struct PngImage {
-  int64_t height = 0, width = 0, channels = 1;
-  std::vector<uint8_t> pixels;
-};
+// An 8-bit image (see Picture in domain.hpp).
+using PngImage = Picture;
 
 // The PNG file bytes of `image`. Throws InputError for a shape that does not
 // match its pixels or a channel count other than 1 or 3.
@@ -36,5 +33,9 @@ SVDD_API std::string png_data_uri(const PngImage& image);
 SVDD_API bool is_png_data_uri(const std::string& text);
 // The image inside a PNG data URI; InputError when `text` is not one.
 SVDD_API PngImage decode_png_data_uri(const std::string& text);
+// A PictureFn for domains whose samples decode to PNG data URIs: the image,
+// nullopt for text that is not a PNG data URI, InputError for one that does
+// not decode.
+SVDD_API std::optional<Picture> picture_of_png_data_uri(const std::string& decoded);
 
 }  // namespace svdd

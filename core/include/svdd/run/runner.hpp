@@ -12,6 +12,7 @@
 
 #include "svdd/config/experiment.hpp"
 #include "svdd/export.hpp"
+#include "svdd/io/csv.hpp"  // read_csv, to read the files back
 #include "svdd/registry.hpp"
 
 namespace svdd {
@@ -24,9 +25,5 @@ struct RunOptions {
 
 SVDD_API void run_experiment(const Experiment& experiment, const Registry& registry,
                              const RunOptions& options);
-
-// Reads summary.csv back (for tests and tools): rows of column -> text.
-SVDD_API std::vector<std::map<std::string, std::string>> read_csv(
-    const std::filesystem::path& file);
 
 }  // namespace svdd

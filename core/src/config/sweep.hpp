@@ -1,0 +1,45 @@
+// Private: [sweep] expansion of an experiment file. Every key of [sweep] is
+// one axis; the keys of [sweep.zip] together form one axis whose arrays are
+// walked in step (for whole tables that must change together, like model
+// and reward). A method's runs are the product of the axes that concern it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/toml_config.hpp"
+
+namespace svdd {
+
+// One sweep axis: one key, or several keys walked together ([sweep.zip]).
+struct SweepAxis {
+  std::vector<std::pair<std::string, toml::array>> keys;
+  size_t size() const { return keys.front().second.size(); }
+};
+
+// The axes of root's [sweep] table (none without one), in file order with
+// the zip axis first; refuses a key that is not a key of this experiment
+// (`methods`: the [methods] table, `method_names` in file order for the
+// message).
+std::vector<SweepAxis> read_sweep_axes(const toml::table& root, const toml::table& methods,
+                                       const std::vector<std::string>& method_names,
+                                       const SourceMap& sources);
+
+// One point of a method's sweep: the experiment's tables with the point's
+// values set, the run label ("svdd[candidates=5]") and the context (the
+// values of keys outside the method, shared with the other methods' runs).
+struct SweepPoint {
+  toml::table root;
+  std::string label;
+  std::string context;
+};
+
+// Every point of `method`'s sweep, the first axis varying fastest.
+std::vector<SweepPoint> sweep_points(const toml::table& root, const std::string& method,
+                                     const std::vector<SweepAxis>& axes);
+
+// The [sweep] table of the effective configuration.
+toml::table sweep_table(const std::vector<SweepAxis>& axes);
+
+}  // namespace svdd
