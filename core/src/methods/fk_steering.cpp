@@ -13,6 +13,7 @@
 
 #include "svdd/methods/resampling.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/util/choices.hpp"
 
 namespace svdd {
 namespace {
