@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     // svdd's way: all B*M children through the denoiser and reward at once.
     const double batched = median_seconds(repeats, [&] {
       at::Tensor children = model->transition(x, step)->sample(candidates, generator);
-      at::Tensor v = value->value(children, step - 1).view({batch, candidates});
+      at::Tensor v = value->value(children, step - 1, generator).view({batch, candidates});
       at::Tensor best = v.argmax(1) + at::arange(batch) * candidates;
       children.index_select(0, best);
     });
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
       std::vector<at::Tensor> children, values;
       for (int64_t m = 0; m < candidates; ++m) {
         children.push_back(transition->sample(1, generator));
-        values.push_back(value->value(children.back(), step - 1));
+        values.push_back(value->value(children.back(), step - 1, generator));
       }
       at::Tensor best = at::stack(values, 1).argmax(1);
     });
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < batch; ++i) {
         auto transition = model->transition(x.slice(0, i, i + 1), step);
         for (int64_t m = 0; m < candidates; ++m) {
-          value->value(transition->sample(1, generator), step - 1);
+          value->value(transition->sample(1, generator), step - 1, generator);
         }
       }
     });

@@ -212,10 +212,10 @@ TEST_CASE("the learned value tracks the exact E[r | x_t] on fresh rollouts", "[l
     if (s == 0) {
       // At step 0 the value is the reward itself.
       at::Tensor r = toy.reward().score(svdd::Samples(x, toy.model().domain()));
-      CHECK(learned->value(x, 0).equal(r.to(at::kDouble)));
+      CHECK(learned->value(x, 0, generator).equal(r.to(at::kDouble)));
       break;
     }
-    v_learned.push_back(learned->value(x, s));
+    v_learned.push_back(learned->value(x, s, generator));
     v_exact.push_back(exact.posterior(x, s).matmul(point_rewards.to(at::kDouble)));
     at::Tensor x0_hat = toy.model().transition(x, s)->x0_hat();
     v_pm.push_back(toy.reward().score(svdd::Samples(x0_hat, toy.model().domain())).to(at::kDouble));

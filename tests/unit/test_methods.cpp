@@ -7,6 +7,7 @@
 
 #include "catch_torch.hpp"
 #include "svdd/methods/guidance_gradient.hpp"
+#include "svdd/methods/particle_groups.hpp"
 #include "svdd/methods/resampling.hpp"
 #include "svdd/run/runner.hpp"
 #include "toy_fixture.hpp"
@@ -34,6 +35,88 @@ token = "A"
 }
 
 }  // namespace
+
+TEST_CASE("particle groups: group_size 0 is one group, the last group holds the rest",
+          "[unit][particle_groups]") {
+  using Spans = std::vector<std::pair<int64_t, int64_t>>;
+  auto spans = [](const svdd::ParticleGroups& groups) {
+    Spans out;
+    for (auto [begin, width] : groups) out.emplace_back(begin, width);
+    return out;
+  };
+  svdd::ParticleGroups uneven(10, 4);
+  CHECK(uneven.particles() == 10);
+  CHECK(uneven.group_size() == 4);
+  REQUIRE(uneven.count() == 3);
+  CHECK(spans(uneven) == Spans{{0, 4}, {4, 4}, {8, 2}});
+  CHECK(uneven[2].end() == 10);
+  CHECK(uneven.sizes().equal(at::tensor({4L, 4L, 2L})));
+
+  svdd::ParticleGroups whole(10, 0);
+  CHECK(whole.group_size() == 10);
+  CHECK(spans(whole) == Spans{{0, 10}});
+  CHECK(spans(svdd::ParticleGroups(3, 8)) == Spans{{0, 3}});
+  CHECK(spans(svdd::ParticleGroups(8, 4)) == Spans{{0, 4}, {4, 4}});
+  CHECK(svdd::ParticleGroups(0, 0).count() == 0);
+
+  // Resampling and the ESS see the same groups.
+  at::Tensor ess = svdd::effective_sample_size(at::zeros({10}, at::kDouble), 4);
+  CHECK(ess.allclose(at::tensor({4.0, 4.0, 2.0}, at::kDouble)));
+}
+
+namespace {
+
+// Method's defaults only: the pretrained step, every particle kept.
+class DefaultsOnly final : public svdd::Method {};
+
+// Draws `candidates` children per particle and keeps what the default select
+// keeps, recording it and whether the lent transition is the parents'.
+class DefaultSelectProbe final : public svdd::Method {
+ public:
+  explicit DefaultSelectProbe(int64_t candidates) : candidates_(candidates) {}
+  int64_t candidates_per_particle() const override { return candidates_; }
+  at::Tensor select(const svdd::StepCandidates& c, svdd::DecodeContext& context) override {
+    at::Tensor kept = Method::select(c, context);
+    all_kept_first_child =
+        all_kept_first_child && kept.equal(at::arange(c.parents.size(0), at::kLong) * candidates_);
+    lent_parents_transition =
+        lent_parents_transition &&
+        c.transition.x0_hat().equal(context.model().transition(c.parents, c.step)->x0_hat());
+    ++steps;
+    return kept;
+  }
+  bool all_kept_first_child = true;
+  bool lent_parents_transition = true;
+  int steps = 0;
+
+ private:
+  int64_t candidates_;
+};
+
+}  // namespace
+
+TEST_CASE("the default select keeps every particle; select is lent the parents' transition",
+          "[unit][method]") {
+  ToyFixture toy(categorical("[methods.pretrained]\ntype = \"pretrained\"\n", 16));
+  auto decode = [&](svdd::Method& method, int64_t samples, uint64_t seed) {
+    svdd::Cost cost;
+    svdd::DecodeOptions options;
+    options.samples = samples;
+    return svdd::decode_batch(method, toy.model(), toy.reward(), cost,
+                              at::make_generator<at::CPUGeneratorImpl>(seed), options);
+  };
+  // A method that overrides nothing is the pretrained sampler.
+  DefaultsOnly defaults;
+  CHECK(decode(defaults, 64, 5).equal(toy.decode("pretrained", 64, 5).samples));
+  for (int64_t candidates : {1, 3}) {
+    INFO("candidates " << candidates);
+    DefaultSelectProbe probe(candidates);
+    CHECK(decode(probe, 8, 6).size(0) == 8);
+    CHECK(probe.steps == 16);
+    CHECK(probe.all_kept_first_child);
+    CHECK(probe.lent_parents_transition);
+  }
+}
 
 TEST_CASE("resampling schemes give the expected number of copies", "[unit][resampling]") {
   const std::vector<double> w{0.05, 0.15, 0.3, 0.5};

@@ -7,8 +7,8 @@
 //     x = children[select(children)]            // one child per particle
 //   samples = finish(x)                         // B samples
 //
-// Methods differ only in propose (default: the pretrained step), select and
-// finish.
+// Methods differ only in propose (default: the pretrained step), select
+// (default: keep every particle) and finish (default: the particles).
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -41,10 +41,15 @@ class SVDD_API DecodeContext {
 };
 
 // The candidates of one step: `children` [P*M, ...] of the P particles
-// `parents` [P, ...] at step t, grouped row-major by parent.
+// `parents` [P, ...] at step t, grouped row-major by parent. `transition` is
+// the step's Transition of `parents`, the one the children were drawn from:
+// a method may reuse what the model already computed for it (x0_hat(),
+// x0_probs()) instead of asking the model again. All three are lent for the
+// call to select only.
 struct StepCandidates {
   int step;
   const at::Tensor& parents;
+  Transition& transition;
   const at::Tensor& children;
   int64_t per_parent;
 };
@@ -66,7 +71,9 @@ class SVDD_API Method {
   virtual at::Tensor propose(Transition& transition, const at::Tensor& x_t, int step,
                              DecodeContext& context);
   // Picks the next particles: [P] int64 CPU indices into candidates.children.
-  virtual at::Tensor select(const StepCandidates& candidates, DecodeContext& context) = 0;
+  // Default: keep every particle, each parent's first child
+  // (arange(P) * M; arange(P) with one candidate per particle).
+  virtual at::Tensor select(const StepCandidates& candidates, DecodeContext& context);
   // Reduces the final particles [P, ...] to the batch's samples [B, ...].
   virtual at::Tensor finish(const at::Tensor& x0, DecodeContext& /*context*/) { return x0; }
 };

@@ -14,14 +14,10 @@ class SVDD_API ValueEstimator {
   virtual ~ValueEstimator();
   // x_s [B, ...] at step s in [0, T] (0: clean; its value is the reward).
   // Returns [B] float64 on CPU. Called under inference mode with rows already
-  // deduplicated and chunked by core.
-  virtual at::Tensor value(const at::Tensor& x_s, int step) = 0;
-  // The same for estimators that draw random numbers (rollouts): core's loop
-  // always calls this form with the batch's generator. The default ignores
-  // the generator.
-  virtual at::Tensor value(const at::Tensor& x_s, int step, at::Generator& /*generator*/) {
-    return value(x_s, step);
-  }
+  // deduplicated and chunked by core. Estimators that draw random numbers
+  // (rollouts) draw them all from `generator`, the batch's; the others ignore
+  // it.
+  virtual at::Tensor value(const at::Tensor& x_s, int step, at::Generator& generator) = 0;
 };
 
 }  // namespace svdd

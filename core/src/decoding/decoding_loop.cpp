@@ -242,7 +242,8 @@ at::Tensor decode_batch(Method& method, DiffusionModel& model, RewardOracle& rew
       throw RuntimeFailure(fmt::format("method proposed {} candidates at step {}, expected {}",
                                        children.size(0), t, particles * per_parent));
     }
-    at::Tensor chosen = method.select(StepCandidates{t, x, children, per_parent}, context);
+    at::Tensor chosen =
+        method.select(StepCandidates{t, x, *transition, children, per_parent}, context);
     if (chosen.dim() != 1 || chosen.size(0) != particles) {
       throw RuntimeFailure(fmt::format("method selected {} particles at step {}, expected {}",
                                        chosen.numel(), t, particles));

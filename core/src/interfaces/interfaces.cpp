@@ -58,4 +58,8 @@ at::Tensor Method::propose(Transition& transition, const at::Tensor&, int, Decod
   return transition.sample(candidates_per_particle(), context.generator());
 }
 
+at::Tensor Method::select(const StepCandidates& candidates, DecodeContext&) {
+  return at::arange(candidates.parents.size(0), at::kLong) * candidates.per_parent;
+}
+
 }  // namespace svdd

@@ -6,6 +6,7 @@
 // particle can fill several slots and a poor one can vanish.
 #include <ATen/ATen.h>
 
+#include "svdd/methods/particle_groups.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {
@@ -38,12 +39,9 @@ class Beam final : public Method {
 
   at::Tensor select(const StepCandidates& c, DecodeContext& context) override {
     at::Tensor values = context.value(*value_, c.children, c.step - 1);
-    const int64_t particles = c.parents.size(0);
-    const int64_t g = params_.group_size > 0 ? params_.group_size : particles;
     const int64_t m = c.per_parent;
     std::vector<at::Tensor> kept;
-    for (int64_t begin = 0; begin < particles; begin += g) {
-      const int64_t width = std::min(particles, begin + g) - begin;
+    for (auto [begin, width] : ParticleGroups(c.parents.size(0), params_.group_size)) {
       at::Tensor v = values.slice(0, begin * m, (begin + width) * m);
       at::Tensor keys = v;
       if (params_.alpha > 0) {

@@ -29,10 +29,6 @@ class BestOfN final : public Method {
   explicit BestOfN(int64_t n) : n_(n) {}
   int64_t particles_per_sample() const override { return n_; }
 
-  at::Tensor select(const StepCandidates& c, DecodeContext&) override {
-    return at::arange(c.parents.size(0), at::kLong);
-  }
-
   at::Tensor finish(const at::Tensor& x0, DecodeContext& context) override {
     at::Tensor rewards = context.reward(x0).view({-1, n_});
     at::Tensor best = soft_select(rewards, 0.0, context.generator());

@@ -13,9 +13,18 @@
 
 #include "svdd/methods/resampling.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/util/choices.hpp"
 
 namespace svdd {
 namespace {
+
+enum class Potential { difference, max, sum };
+
+inline constexpr std::array<Choice<Potential>, 3> kPotentials{{
+    {"difference", Potential::difference},
+    {"max", Potential::max},
+    {"sum", Potential::sum},
+}};
 
 struct FkParams {
   double alpha = 0.1;
@@ -28,16 +37,16 @@ struct FkParams {
   void visit(ParamVisitor& v) {
     v.field("alpha", alpha, "temperature: potentials are exp(./alpha) (1/lambda in the paper)");
     v.require(alpha > 0.0, "alpha", "must be > 0");
-    v.field("potential", potential, "difference, max or sum");
-    v.require(potential == "difference" || potential == "max" || potential == "sum", "potential",
-              "must be difference, max or sum");
+    v.field("potential", potential, choice_list(kPotentials));
+    v.require(parse_choice(kPotentials, potential).has_value(), "potential",
+              "must be " + choice_list(kPotentials));
     v.field("interval", interval, "resample every this many steps");
     v.require(interval >= 1, "interval", "must be at least 1");
     v.field("start", start, "steps taken before the first resampling");
     v.require(start >= 0, "start", "must be >= 0");
-    v.field("resampling", resampling, "multinomial, systematic, stratified or residual");
+    v.field("resampling", resampling, choice_list(kResamplingSchemes));
     v.require(is_resampling_scheme(resampling), "resampling",
-              "must be multinomial, systematic, stratified or residual");
+              "must be " + choice_list(kResamplingSchemes));
     v.field("group_size", group_size,
             "particles per group, resampled only among themselves; 0: the whole batch");
     v.require(group_size >= 0, "group_size", "must be >= 0");
@@ -49,13 +58,14 @@ class FkSteering final : public Method {
  public:
   FkSteering(const FkParams& p, std::unique_ptr<ValueEstimator> value, int steps)
       : params_(p),
+        potential_(parse_choice(kPotentials, p.potential).value()),  // checked by visit
         scheme_(resampling_scheme(p.resampling)),
         value_(std::move(value)),
         steps_(steps) {}
 
   void begin_batch(int64_t particles) override {
     history_ = at::zeros({particles}, at::kDouble);
-    if (params_.potential == "max") history_.fill_(-INFINITY);
+    if (potential_ == Potential::max) history_.fill_(-INFINITY);
   }
 
   at::Tensor select(const StepCandidates& c, DecodeContext& context) override {
@@ -63,21 +73,25 @@ class FkSteering final : public Method {
     const int64_t taken = steps_ - c.step + 1;  // steps taken including this one
     const bool last = c.step == 1;
     if (!last && (taken <= params_.start || taken % params_.interval != 0)) {
-      return at::arange(p, at::kLong);
+      return Method::select(c, context);  // between resampling steps: keep every particle
     }
     at::Tensor v = context.value(*value_, c.children, c.step - 1);
     at::Tensor log_potential;
-    if (params_.potential == "difference") {
-      log_potential = (v - history_) / params_.alpha;
-      history_ = v;
-    } else if (params_.potential == "max") {
-      history_ = at::maximum(history_, v);
-      log_potential = history_ / params_.alpha;
-    } else {
-      history_ = history_ + v;
-      log_potential = history_ / params_.alpha;
+    switch (potential_) {
+      case Potential::difference:
+        log_potential = (v - history_) / params_.alpha;
+        history_ = v;
+        break;
+      case Potential::max:
+        history_ = at::maximum(history_, v);
+        log_potential = history_ / params_.alpha;
+        break;
+      case Potential::sum:
+        history_ = history_ + v;
+        log_potential = history_ / params_.alpha;
+        break;
     }
-    const int64_t g = params_.group_size > 0 ? params_.group_size : p;
+    const int64_t g = params_.group_size;  // groups resampled apart (ParticleGroups)
     context.report("ess_fraction", c.step,
                    effective_sample_size(log_potential, g).sum().item<double>() / double(p));
     at::Tensor ancestors = resample(log_potential, g, scheme_, context.generator());
@@ -87,6 +101,7 @@ class FkSteering final : public Method {
 
  private:
   FkParams params_;
+  Potential potential_;
   ResamplingScheme scheme_;
   std::unique_ptr<ValueEstimator> value_;
   int steps_;

@@ -26,10 +26,6 @@ class GradientGuided : public Method {
     return transition.sample(1, context.generator()) + scale_ * g.view(x_t.sizes());
   }
 
-  at::Tensor select(const StepCandidates& c, DecodeContext&) final {
-    return at::arange(c.parents.size(0), at::kLong);
-  }
-
  protected:
   // Continuous: [B, ...] like x_t; tokens: [B, L, V].
   virtual at::Tensor gradient(Transition& transition, const at::Tensor& x_t, int step,

@@ -1,7 +1,5 @@
 // Pretrained sampling: the unguided reverse chain, the baseline every method
 // is compared with.
-#include <ATen/ATen.h>
-
 #include "svdd/registry.hpp"
 
 namespace svdd {
@@ -11,12 +9,8 @@ struct PretrainedParams {
   void visit(ParamVisitor&) {}
 };
 
-class Pretrained final : public Method {
- public:
-  at::Tensor select(const StepCandidates& c, DecodeContext&) override {
-    return at::arange(c.parents.size(0), at::kLong);
-  }
-};
+// Every default of Method: the pretrained step, every particle kept.
+class Pretrained final : public Method {};
 
 }  // namespace
 

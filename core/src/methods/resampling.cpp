@@ -7,22 +7,18 @@
 #include <cmath>
 
 #include "svdd/error.hpp"
+#include "svdd/methods/particle_groups.hpp"
 
 namespace svdd {
 
 bool is_resampling_scheme(const std::string& name) {
-  return name == "multinomial" || name == "systematic" || name == "stratified" ||
-         name == "residual";
+  return parse_choice(kResamplingSchemes, name).has_value();
 }
 
 ResamplingScheme resampling_scheme(const std::string& name) {
-  if (name == "multinomial") return ResamplingScheme::multinomial;
-  if (name == "systematic") return ResamplingScheme::systematic;
-  if (name == "stratified") return ResamplingScheme::stratified;
-  if (name == "residual") return ResamplingScheme::residual;
-  throw InputError(fmt::format(
-      "resampling: unknown scheme '{}' (known: multinomial, systematic, stratified, residual)",
-      name));
+  if (auto scheme = parse_choice(kResamplingSchemes, name)) return *scheme;
+  throw InputError(fmt::format("resampling: unknown scheme '{}' (known: {})", name,
+                               choice_list(kResamplingSchemes)));
 }
 
 namespace {
@@ -67,27 +63,22 @@ at::Tensor resample_group(const at::Tensor& w, ResamplingScheme scheme, at::Gene
 at::Tensor resample(const at::Tensor& log_weights, int64_t group_size, ResamplingScheme scheme,
                     at::Generator& generator) {
   at::Tensor lw = log_weights.to(at::kCPU, at::kDouble);
-  const int64_t p = lw.size(0);
-  const int64_t g = group_size > 0 ? group_size : p;
-  at::Tensor ancestors = at::empty({p}, at::kLong);
-  for (int64_t begin = 0; begin < p; begin += g) {
-    const int64_t end = std::min(p, begin + g);
-    at::Tensor w = lw.slice(0, begin, end).softmax(0);
+  at::Tensor ancestors = at::empty({lw.size(0)}, at::kLong);
+  for (auto [begin, width] : ParticleGroups(lw.size(0), group_size)) {
+    at::Tensor w = lw.slice(0, begin, begin + width).softmax(0);
     if (!w.isfinite().all().item<bool>()) {
       throw RuntimeFailure("resampling: weights are not finite (all log-weights -inf or NaN)");
     }
-    ancestors.slice(0, begin, end).copy_(resample_group(w, scheme, generator) + begin);
+    ancestors.slice(0, begin, begin + width).copy_(resample_group(w, scheme, generator) + begin);
   }
   return ancestors;
 }
 
 at::Tensor effective_sample_size(const at::Tensor& log_weights, int64_t group_size) {
   at::Tensor lw = log_weights.to(at::kCPU, at::kDouble);
-  const int64_t p = lw.size(0);
-  const int64_t g = group_size > 0 ? group_size : p;
   std::vector<double> ess;
-  for (int64_t begin = 0; begin < p; begin += g) {
-    at::Tensor w = lw.slice(0, begin, std::min(p, begin + g)).softmax(0);
+  for (auto [begin, width] : ParticleGroups(lw.size(0), group_size)) {
+    at::Tensor w = lw.slice(0, begin, begin + width).softmax(0);
     ess.push_back(1.0 / w.pow(2).sum().item<double>());
   }
   return at::tensor(ess, at::kDouble);

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "svdd/methods/particle_groups.hpp"
 #include "svdd/methods/resampling.hpp"
 #include "svdd/registry.hpp"
 
@@ -25,9 +26,9 @@ struct SmcParams {
   void visit(ParamVisitor& v) {
     v.field("alpha", alpha, "temperature of the target p_pre exp(r/alpha)");
     v.require(alpha > 0.0, "alpha", "must be > 0");
-    v.field("resampling", resampling, "multinomial, systematic, stratified or residual");
+    v.field("resampling", resampling, choice_list(kResamplingSchemes));
     v.require(is_resampling_scheme(resampling), "resampling",
-              "must be multinomial, systematic, stratified or residual");
+              "must be " + choice_list(kResamplingSchemes));
     v.field("ess_threshold", ess_threshold,
             "resample a group when its ESS / group size falls below this (1: every step)");
     v.require(ess_threshold >= 0.0 && ess_threshold <= 1.0, "ess_threshold", "must be in [0, 1]");
@@ -55,19 +56,18 @@ class Smc final : public Method {
     log_weights_ = log_weights_ + (next - values_) / params_.alpha;
     values_ = next;
 
-    const int64_t g = params_.group_size > 0 ? params_.group_size : p;
-    at::Tensor ess = effective_sample_size(log_weights_, g);
+    at::Tensor ess = effective_sample_size(log_weights_, params_.group_size);
     context.report("ess_fraction", c.step, ess.sum().item<double>() / double(p));
-    at::Tensor sizes = group_sizes(p, g);
+    at::Tensor sizes = ParticleGroups(p, params_.group_size).sizes();
     at::Tensor low = ess < sizes.to(at::kDouble) * params_.ess_threshold;
-    if (c.step > 1 && !low.any().item<bool>()) return at::arange(p, at::kLong);
+    at::Tensor keep = Method::select(c, context);
+    if (c.step > 1 && !low.any().item<bool>()) return keep;
 
     // Resample the groups that need it (all of them after the last step).
-    at::Tensor ancestors = resample(log_weights_, g, scheme_, context.generator());
+    at::Tensor ancestors = resample(log_weights_, params_.group_size, scheme_, context.generator());
     at::Tensor redo = c.step == 1 ? at::ones_like(low) : low;
     at::Tensor redo_rows = at::repeat_interleave(redo, sizes);
-    at::Tensor identity = at::arange(p, at::kLong);
-    ancestors = at::where(redo_rows, ancestors, identity);
+    ancestors = at::where(redo_rows, ancestors, keep);
     log_weights_ = at::where(redo_rows, at::zeros_like(log_weights_), log_weights_);
     values_ = values_.index_select(0, ancestors);
     context.report("resampled_groups", c.step, redo.sum().item<double>());
@@ -75,13 +75,6 @@ class Smc final : public Method {
   }
 
  private:
-  static at::Tensor group_sizes(int64_t particles, int64_t g) {
-    std::vector<int64_t> sizes;
-    for (int64_t begin = 0; begin < particles; begin += g)
-      sizes.push_back(std::min(g, particles - begin));
-    return at::tensor(sizes, at::kLong);
-  }
-
   SmcParams params_;
   ResamplingScheme scheme_;
   std::unique_ptr<ValueEstimator> value_;

@@ -23,7 +23,7 @@ class ExactValue final : public ValueEstimator {
     point_rewards_ = reward.score(Samples(exact.quadrature().points, domain)).to(at::kDouble);
   }
 
-  at::Tensor value(const at::Tensor& x_s, int step) override {
+  at::Tensor value(const at::Tensor& x_s, int step, at::Generator&) override {
     if (step == 0) return reward_.score(Samples(x_s, domain_));
     at::Tensor posterior = exact_.posterior(x_s.to(at::kCPU), step);  // [B, K]
     if (alpha_ > 0) {

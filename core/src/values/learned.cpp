@@ -30,7 +30,7 @@ class LearnedValue final : public ValueEstimator {
   LearnedValue(std::unique_ptr<ValueNetwork> network, RewardOracle& reward, const Domain& domain)
       : network_(std::move(network)), reward_(reward), domain_(domain) {}
 
-  at::Tensor value(const at::Tensor& x_s, int step) override {
+  at::Tensor value(const at::Tensor& x_s, int step, at::Generator&) override {
     if (step == 0) return reward_.score(Samples(x_s, domain_));
     c10::InferenceMode guard;
     at::Tensor steps = at::full({x_s.size(0)}, static_cast<int64_t>(step),

@@ -15,7 +15,7 @@ class PosteriorMeanValue final : public ValueEstimator {
   PosteriorMeanValue(DiffusionModel& model, RewardOracle& reward)
       : model_(model), reward_(reward) {}
 
-  at::Tensor value(const at::Tensor& x_s, int step) override {
+  at::Tensor value(const at::Tensor& x_s, int step, at::Generator&) override {
     if (step == 0) return reward_.score(Samples(x_s, model_.domain()));
     at::Tensor x0_hat = model_.transition(x_s, step)->x0_hat();
     return reward_.score(Samples(x0_hat, model_.domain()));

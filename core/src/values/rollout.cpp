@@ -31,10 +31,6 @@ class RolloutValue final : public ValueEstimator {
   RolloutValue(DiffusionModel& model, RewardOracle& reward, int64_t rollouts, double soft_alpha)
       : model_(model), reward_(reward), rollouts_(rollouts), soft_alpha_(soft_alpha) {}
 
-  at::Tensor value(const at::Tensor&, int) override {
-    throw RuntimeFailure("the rollout value draws random numbers: call it with a generator");
-  }
-
   at::Tensor value(const at::Tensor& x_s, int step, at::Generator& generator) override {
     if (step == 0) return reward_.score(Samples(x_s, model_.domain()));
     at::Tensor x = x_s.repeat_interleave(rollouts_, 0);
