@@ -57,6 +57,10 @@ struct RewardCase {
   // reward gets: an all-mask token string (discrete), a NaN sample (continuous).
   at::Tensor invalid = {};
   std::vector<Domain> wrong_domains = {};  // domains it must refuse with InputError
+  // False for a reward documented to score strings holding the mask token
+  // (torchscript_reward passes the mask to the user's module): an all-mask
+  // string then only needs a finite score, without an exception.
+  bool mask_is_invalid = true;
 };
 // score() returns [B] finite floats for valid samples, the same on a second
 // call and inside a larger batch, invalid_value() (never NaN, never an

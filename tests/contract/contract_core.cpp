@@ -50,9 +50,16 @@ TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
   check_reward(workshop,
                {"type = \"torchscript_reward\"\nfile = '" + kFixtures + "reward_brightness.pt'",
                 picture_domain(), pictures});
+  // Its module sees the mask token (test_image_torchscript.cpp), so an
+  // all-mask string is the module's to score; ids out of range are invalid.
+  const at::Tensor out_of_range = at::full({1, tokens.shape[0]}, tokens.vocab_size, at::kLong);
   check_reward(workshop, {"type = \"torchscript_reward\"\nfile = '" + kFixtures +
                               "reward_token0.pt'\ninvalid_value = -1.0",
-                          tokens, strings});
+                          tokens,
+                          strings,
+                          out_of_range,
+                          {},
+                          /*mask_is_invalid=*/false});
 }
 
 TEST_CASE("every model and reward of core is under contract", "[contract][unit]") {

@@ -13,12 +13,11 @@
 namespace svdd::contract {
 namespace {
 
-// The samples every reward must score invalid: an all-mask token string
-// (discrete) or a NaN sample (continuous), one row each, plus `extra`.
-at::Tensor invalid_samples(const Domain& d, const at::Tensor& valid, const at::Tensor& extra) {
-  at::Tensor own = d.discrete() ? at::full_like(valid.slice(0, 0, 1), d.mask_id)
-                                : at::full_like(valid.slice(0, 0, 1), std::nan(""));
-  return extra.defined() ? at::cat({own, extra.to(valid.scalar_type())}) : own;
+// One sample every reward must score without an exception: an all-mask
+// token string (discrete) or a NaN sample (continuous).
+at::Tensor unfinished_sample(const Domain& d, const at::Tensor& valid) {
+  return d.discrete() ? at::full_like(valid.slice(0, 0, 1), d.mask_id)
+                      : at::full_like(valid.slice(0, 0, 1), std::nan(""));
 }
 
 at::Tensor scores(RewardOracle& reward, const at::Tensor& x, const Domain& d) {
@@ -52,14 +51,18 @@ void check_reward(const Workshop& workshop, const RewardCase& c) {
   };
   CHECK(same_scores(scores(*reward, c.valid.slice(0, 1, 2), c.domain), s.slice(0, 1, 2)));
 
-  const at::Tensor invalid = invalid_samples(c.domain, c.valid, c.invalid);
+  // Valid rows, the unfinished sample, then the case's invalid samples.
+  std::vector<at::Tensor> parts{c.valid, unfinished_sample(c.domain, c.valid)};
+  if (c.invalid.defined()) parts.push_back(c.invalid.to(c.valid.scalar_type()));
   at::Tensor mixed;
-  REQUIRE_NOTHROW(mixed = scores(*reward, at::cat({c.valid, invalid}), c.domain));
+  REQUIRE_NOTHROW(mixed = scores(*reward, at::cat(parts), c.domain));
   const int64_t n = c.valid.size(0);
   CHECK(same_scores(mixed.slice(0, 0, n), s));
-  const at::Tensor got = mixed.slice(0, n);
+  const bool masked_scores = c.domain.discrete() && !c.mask_is_invalid;
+  const at::Tensor got = mixed.slice(0, masked_scores ? n + 1 : n);
   INFO("invalid samples scored " << got << ", invalid_value() is " << invalid_value);
   CHECK(got.eq(invalid_value).all().item<bool>());
+  if (masked_scores) CHECK(std::isfinite(mixed[n].item<double>()));
 
   for (const Domain& wrong : c.wrong_domains) {
     INFO("a domain it must refuse: " << wrong.name);

@@ -76,7 +76,6 @@ class TorchScriptReward final : public RewardOracle {
         file_(std::move(file)),
         discrete_(domain.discrete()),
         vocab_size_(domain.vocab_size),
-        mask_id_(domain.mask_id),
         differentiable_(params.differentiable),
         invalid_value_(params.invalid_value),
         device_(device),
@@ -129,10 +128,8 @@ class TorchScriptReward final : public RewardOracle {
       const at::Tensor valid = finite_rows(x);
       return {zero_rows_unless(valid.to(device_), x.to(device_, at::kFloat)), valid};
     }
-    // A string still holding the mask token is no finished sample.
     const at::Tensor ids = x.to(device_, at::kLong);
-    const at::Tensor valid =
-        (ids.ge(0) & ids.lt(vocab_size_) & ids.ne(mask_id_)).reshape({ids.size(0), -1}).all(1);
+    const at::Tensor valid = (ids.ge(0) & ids.lt(vocab_size_)).reshape({ids.size(0), -1}).all(1);
     return {at::one_hot(ids.clamp(0, vocab_size_ - 1), vocab_size_).to(at::kFloat), valid};
   }
 
@@ -159,7 +156,6 @@ class TorchScriptReward final : public RewardOracle {
   std::string file_;
   bool discrete_;
   int64_t vocab_size_;
-  int64_t mask_id_;
   bool differentiable_;
   double invalid_value_;
   torch::Device device_;
