@@ -27,9 +27,10 @@ namespace seq = svdd::sequence;
 namespace {
 
 // experiments/models in the source tree (this file is tests/plugins/...).
+// SVDD_SOURCE_DIR, not __FILE__: with CCACHE_BASEDIR the compiler sees a
+// relative path, which ctest's working folder (build/tests) does not resolve.
 std::filesystem::path models_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "experiments" /
-         "models";
+  return std::filesystem::path(SVDD_SOURCE_DIR) / "experiments" / "models";
 }
 
 std::string read_text(const std::filesystem::path& file) {
