@@ -162,25 +162,29 @@ class JpegCompressibility final : public RewardOracle {
         invalid_(-jpeg_size_bound(domain.shape[0], domain.shape[1], domain.shape[2]) / 1000.0) {}
 
   // [B, C, H, W] -> [B] float64 CPU: -(JPEG bytes) / 1000 of each sample
-  // as to_png_images() quantises it (clamped to [-1, 1], 8 bits).
+  // as to_png_images() quantises it (clamped to [-1, 1], 8 bits); a sample
+  // with a non-finite value (NaN has no pixel) scores invalid_value().
   at::Tensor score(const Samples& samples) override {
-    const std::vector<PngImage> images = to_png_images(samples.tensor());
+    const at::Tensor& x = samples.tensor();
+    const std::vector<PngImage> images = to_png_images(x);
     const auto n = static_cast<int64_t>(images.size());
+    const at::Tensor finite = x.isfinite().reshape({n, -1}).all(1).to(at::kCPU).contiguous();
+    const bool* valid = finite.data_ptr<bool>();
     at::Tensor out = at::empty({n}, at::dtype(at::kDouble));
     double* values = out.data_ptr<double>();
     // A 28x28 image takes tens of microseconds; a few per task amortise the
     // dispatch.
     at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        values[i] = -double(jpeg_size(images[i], quality_)) / 1000.0;
+        values[i] = valid[i] ? -double(jpeg_size(images[i], quality_)) / 1000.0 : invalid_;
     });
     return out;
   }
 
-  // Every image encodes (to_png_images clamps any value into a pixel), so
-  // no sample is invalid and score() never returns this. It is the lowest
-  // score an image of the domain's shape could get, minus
-  // jpeg_size_bound() / 1000, finite so that weighted sums (composite
+  // Every finite image encodes (to_png_images clamps any value into a
+  // pixel); only a sample with a NaN or infinite value is invalid. The
+  // value is the lowest score an image of the domain's shape could get,
+  // minus jpeg_size_bound() / 1000, finite so that weighted sums (composite
   // rewards) stay finite.
   double invalid_value() const override { return invalid_; }
 

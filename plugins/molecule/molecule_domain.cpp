@@ -1,8 +1,10 @@
 #include "molecule_domain.hpp"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include "selfies.hpp"
+#include "svdd/error.hpp"
 #include "tanimoto.hpp"
 
 namespace svdd::molecule {
@@ -31,6 +33,14 @@ std::vector<std::string> decode_selfies_rows(const at::Tensor& rows,
     out[i] = selfies_to_smiles(tokens);
   }
   return out;
+}
+
+void require_molecule_tokens(const Domain& domain, const std::string& component) {
+  if (!domain.discrete()) {
+    throw InputError(fmt::format(
+        "{} scores molecules decoded from tokens (a discrete domain); domain '{}' is continuous",
+        component, domain.name));
+  }
 }
 
 Domain selfies_domain(const SelfiesDomainCard& card) {

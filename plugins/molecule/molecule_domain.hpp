@@ -26,6 +26,11 @@ struct SelfiesDomainCard {
 
 Domain selfies_domain(const SelfiesDomainCard& card);
 
+// Refuses (InputError) a domain whose samples cannot be molecules: molecules
+// are decoded from tokens (SELFIES here, SMILES characters in a domain a user
+// declares), so every molecule reward and metric needs a discrete domain.
+void require_molecule_tokens(const Domain& domain, const std::string& component);
+
 // The SMILES of token rows [B, L] int64 (any device) of `card`'s domain.
 std::vector<std::string> decode_selfies_rows(const at::Tensor& rows, const SelfiesDomainCard& card);
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "molecule_domain.hpp"
 #include "rdkit_support.hpp"
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
@@ -174,21 +175,24 @@ void register_molecule_metrics(Registry& registry) {
   registry.add<svdd::ComponentKind::metric, NoParams>(
       "molecule.validity",
       "share of samples whose SMILES parses and sanitises in RDKit (NaN for no samples)",
-      [](const NoParams&, const BuildContext&, const Domain&) {
+      [](const NoParams&, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.validity");
         return std::make_unique<FunctionMetric>(validity);
       });
   registry.add<svdd::ComponentKind::metric, NoParams>(
       "molecule.uniqueness",
       "distinct canonical SMILES among the valid samples / valid samples (MOSES, GDSS; NaN "
       "without valid samples)",
-      [](const NoParams&, const BuildContext&, const Domain&) {
+      [](const NoParams&, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.uniqueness");
         return std::make_unique<FunctionMetric>(uniqueness);
       });
   registry.add<svdd::ComponentKind::metric, ReferenceParams>(
       "molecule.novelty",
       "share of the distinct valid molecules whose canonical SMILES is not among the training "
       "molecules of a data table (MOSES, GDSS; NaN without valid samples)",
-      [](const ReferenceParams& p, const BuildContext& build, const Domain&) {
+      [](const ReferenceParams& p, const BuildContext& build, const Domain& d) {
+        require_molecule_tokens(d, "molecule.novelty");
         auto reference =
             std::make_shared<const ReferenceSet>(load_reference_set(p, build.data_dir));
         return std::make_unique<FunctionMetric>(
@@ -200,7 +204,8 @@ void register_molecule_metrics(Registry& registry) {
       "molecule.internal_diversity",
       "1 - mean Tanimoto similarity (Morgan r=2, 2048 bits) of the pairs of valid samples (MOSES "
       "IntDiv1 without self-pairs; NaN for fewer than 2 valid)",
-      [](const NoParams&, const BuildContext&, const Domain&) {
+      [](const NoParams&, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.internal_diversity");
         return std::make_unique<FunctionMetric>(internal_diversity);
       });
 }

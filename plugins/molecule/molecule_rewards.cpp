@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "molecule_domain.hpp"
 #include "qed.hpp"
 #include "rdkit_support.hpp"
 #include "svdd/error.hpp"
@@ -181,7 +182,8 @@ void register_molecule_rewards(Registry& registry) {
       "molecule.qed",
       "QED drug-likeness in [0, 1] (Bickerton et al. 2012, as RDKit computes it); invalid "
       "molecule: 0",
-      [](const QedParams& p, const BuildContext&, const Domain&) {
+      [](const QedParams& p, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.qed");
         const QedWeights weights = p.table();
         return std::make_unique<MoleculeReward>(
             [weights](const RDKit::ROMol& m) { return qed(m, weights); }, 0.0);
@@ -190,7 +192,8 @@ void register_molecule_rewards(Registry& registry) {
       "molecule.sa",
       "synthetic accessibility (Ertl & Schuffenhauer 2009, RDKit Contrib): (10 - SA) / 9 in "
       "[0, 1], higher = easier, or the raw SA in [1, 10]; invalid molecule: 0 (raw: 10)",
-      [](const SaParams& p, const BuildContext& b, const Domain&) {
+      [](const SaParams& p, const BuildContext& b, const Domain& d) {
+        require_molecule_tokens(d, "molecule.sa");
         auto fragments = load_fragments(p.fragment_scores, b, "molecule.sa");
         const bool raw = p.raw();
         return std::make_unique<MoleculeReward>(
@@ -203,7 +206,8 @@ void register_molecule_rewards(Registry& registry) {
   registry.add<svdd::ComponentKind::reward, LogpParams>(
       "molecule.logp",
       "Wildman-Crippen logP (RDKit); invalid molecule: invalid_value (default -10)",
-      [](const LogpParams& p, const BuildContext&, const Domain&) {
+      [](const LogpParams& p, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.logp");
         return std::make_unique<MoleculeReward>(
             [](const RDKit::ROMol& m) { return RDKit::Descriptors::calcClogP(m); },
             p.invalid_value);
@@ -212,7 +216,8 @@ void register_molecule_rewards(Registry& registry) {
       "molecule.penalized_logp",
       "logP - SA - max(largest ring - 6, 0) (JT-VAE/GCPN), optionally standardised by "
       "JT-VAE's ZINC250k statistics; invalid molecule: invalid_value (default -100)",
-      [](const PenalizedLogpParams& p, const BuildContext& b, const Domain&) {
+      [](const PenalizedLogpParams& p, const BuildContext& b, const Domain& d) {
+        require_molecule_tokens(d, "molecule.penalized_logp");
         auto fragments = load_fragments(p.fragment_scores, b, "molecule.penalized_logp");
         const bool normalized = p.normalized;
         return std::make_unique<MoleculeReward>(
@@ -225,7 +230,8 @@ void register_molecule_rewards(Registry& registry) {
       "molecule.mol_weight",
       "molecular-weight window: 1 inside [low, high] Da, falling linearly to 0 over `scale` Da "
       "outside; invalid molecule: 0",
-      [](const MolWeightParams& p, const BuildContext&, const Domain&) {
+      [](const MolWeightParams& p, const BuildContext&, const Domain& d) {
+        require_molecule_tokens(d, "molecule.mol_weight");
         return std::make_unique<MoleculeReward>(
             [p](const RDKit::ROMol& m) {
               return weight_window(RDKit::Descriptors::calcAMW(m), p.low, p.high, p.scale);

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "molecule_domain.hpp"
 #include "rdkit_support.hpp"
 #include "svdd/error.hpp"
 #include "svdd/util/log.hpp"
@@ -557,7 +558,8 @@ void register_docking(Registry& registry) {
       kName,
       "max(-affinity, 0): AutoDock Vina's best docking score (kcal/mol) of an Open Babel 3-D "
       "conformer, as MOOD and SVDD",
-      [](const VinaParams& p, const BuildContext& build, const Domain&) {
+      [](const VinaParams& p, const BuildContext& build, const Domain& d) {
+        require_molecule_tokens(d, kName);
         return std::make_unique<VinaDocking>(p, build.data_dir);
       });
 }

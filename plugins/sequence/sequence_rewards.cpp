@@ -20,6 +20,15 @@ void require_nucleotides(const Domain& domain, const std::string& reward) {
   }
 }
 
+// Token rows [B, L] -> [B] bool: rows of letters only. A row holding the
+// mask (or any id outside A, C, G, T/U) is no sequence; it scores the
+// reward's invalid_value(), as the oracles' rows do.
+at::Tensor letter_rows(const at::Tensor& x) { return (x.ge(0) & x.lt(4)).all(1); }
+
+at::Tensor invalid_unless(const at::Tensor& valid, const at::Tensor& scores, double invalid) {
+  return at::where(valid.to(scores.device()), scores, at::full_like(scores, invalid));
+}
+
 // ---- GC content ----------------------------------------------------------
 
 struct GcParams {
@@ -36,10 +45,12 @@ class GcContent final : public RewardOracle {
   // Token ids [B, L] (C = 1, G = 2), or probabilities [B, L, V] for gradients.
   at::Tensor score(const Samples& s) override {
     const at::Tensor& x = s.tensor();
-    at::Tensor gc = x.dim() == 3 && x.is_floating_point()
-                        ? (x.select(2, 1) + x.select(2, 2)).to(at::kDouble).mean(1)
-                        : (x.eq(1) | x.eq(2)).to(at::kDouble).mean(1);
-    return -(gc - target_).abs().to(at::kCPU);
+    if (x.dim() == 3 && x.is_floating_point()) {
+      const at::Tensor gc = (x.select(2, 1) + x.select(2, 2)).to(at::kDouble).mean(1);
+      return -(gc - target_).abs().to(at::kCPU);
+    }
+    const at::Tensor gc = (x.eq(1) | x.eq(2)).to(at::kDouble).mean(1);
+    return invalid_unless(letter_rows(x), -(gc - target_).abs(), invalid_value()).to(at::kCPU);
   }
   bool differentiable() const override { return true; }
   double invalid_value() const override { return -1.0; }
@@ -126,7 +137,7 @@ class MotifCount final : public RewardOracle {
     for (int64_t i = 0; i < a.size(0); ++i) {
       o[i] = count(a[i], forward_) + (reverse_.empty() ? 0 : count(a[i], reverse_));
     }
-    return out;
+    return invalid_unless(letter_rows(x), out, invalid_value());
   }
   double invalid_value() const override { return 0.0; }
 
@@ -175,7 +186,7 @@ class HomopolymerPenalty final : public RewardOracle {
       }
       o[i] = -static_cast<double>(std::max<int64_t>(0, longest - max_run_));
     }
-    return out;
+    return invalid_unless(letter_rows(x), out, invalid_value());
   }
   double invalid_value() const override { return -1e9; }
 

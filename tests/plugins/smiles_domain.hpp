@@ -11,7 +11,7 @@
 
 namespace svdd::test {
 
-// Sample i (a [B, 1] tensor of indices) decodes to smiles[i].
+// Sample i (a [B, 1] tensor of indices) decodes to smiles[i]; the mask to "".
 inline Domain smiles_domain(std::vector<std::string> smiles) {
   Domain d;
   d.name = "test.smiles";
@@ -21,7 +21,11 @@ inline Domain smiles_domain(std::vector<std::string> smiles) {
   d.mask_id = d.vocab_size - 1;
   d.decoder = [smiles](const at::Tensor& x) {
     std::vector<std::string> out;
-    for (int64_t i = 0; i < x.size(0); ++i) out.push_back(smiles.at(x[i][0].item<int64_t>()));
+    // The mask decodes to "", as the SELFIES domain's unfinished rows do.
+    for (int64_t i = 0; i < x.size(0); ++i) {
+      const auto id = static_cast<size_t>(x[i][0].item<int64_t>());
+      out.push_back(id < smiles.size() ? smiles.at(id) : "");
+    }
     return out;
   };
   return d;

@@ -13,8 +13,9 @@
 #include "digit_classifier.hpp"
 #include "digit_data.hpp"
 #include "image_domain.hpp"
-#include "svdd/error.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
 
@@ -35,6 +36,10 @@ std::string read_text(const std::filesystem::path& file) {
 ClassifierResults results_of(const std::filesystem::path& checkpoint) {
   return svdd::read_card_section<ClassifierResults>(svdd::card_path(checkpoint), "results");
 }
+
+// The MNIST files in the data folder that the tests tagged [data] read.
+const std::string kMnistImages = "mnist_t10k/t10k-images-idx3-ubyte.gz";
+const std::string kMnistLabels = "mnist_t10k/t10k-labels-idx1-ubyte.gz";
 
 // MNIST t10k rows [first_row, first_row + rows), 28x28; none of them is a
 // training row of the committed classifiers when first_row >= 8000.
@@ -76,9 +81,10 @@ TEST_CASE("both classifier architectures give ten log-probabilities per image",
 }
 
 TEST_CASE("a short classifier training beats chance on the test rows and writes a card",
-          "[image][classifier]") {
-  const auto data_dir = svdd::default_data_dir();
-  REQUIRE_FALSE(data_dir.empty());
+          "[image][classifier][data]") {
+  const auto data = svdd::test::needs_data({kMnistImages, kMnistLabels});
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   svdd::Registry registry;
   register_digit_classifier(registry);
   svdd::test::TempDir dir;
@@ -140,7 +146,8 @@ shift = 1
 }
 
 TEST_CASE("the committed classifiers recognise MNIST digits that no classifier trained on",
-          "[image][classifier]") {
+          "[image][classifier][data]") {
+  if (!svdd::test::needs_data({kMnistImages, kMnistLabels})) return;
   const DigitData test = digits(8000, 400);
   struct Expected {
     std::string checkpoint, architecture;
@@ -168,7 +175,8 @@ TEST_CASE("the committed classifiers recognise MNIST digits that no classifier t
 
 TEST_CASE(
     "the digit log-probability reward is the log_softmax of the classifier with exact gradients",
-    "[image][classifier]") {
+    "[image][classifier][data]") {
+  if (!svdd::test::needs_data({kMnistImages, kMnistLabels})) return;
   const svdd::Domain domain = image_domain(1, 28, 28);
   const auto checkpoint = models_dir / "digit_classifier.pt";
   svdd::BuildContext build;
@@ -233,7 +241,8 @@ TEST_CASE(
 }
 
 TEST_CASE("classifier confidence reads decoded PNG samples and refuses other image shapes",
-          "[image][classifier]") {
+          "[image][classifier][data]") {
+  if (!svdd::test::needs_data({kMnistImages, kMnistLabels})) return;
   const svdd::Domain domain = image_domain(1, 28, 28);
   const auto checkpoint = models_dir / "digit_classifier_heldout.pt";
   svdd::BuildContext build;

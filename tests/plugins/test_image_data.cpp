@@ -8,17 +8,20 @@
 #include "catch_torch.hpp"
 #include "digit_data.hpp"
 #include "image_domain.hpp"
-#include "svdd/error.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 
 using namespace svdd::image;
 
-TEST_CASE("the MNIST t10k files load with their labels and documented statistics") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder (../shared/data or $SVDD_DATA_DIR): MNIST not checked");
-    return;
-  }
+// The MNIST files these tests read from the data folder.
+const std::vector<std::string> kMnist = {"mnist_t10k/t10k-images-idx3-ubyte.gz",
+                                         "mnist_t10k/t10k-labels-idx1-ubyte.gz"};
+
+TEST_CASE("the MNIST t10k files load with their labels and documented statistics", "[data]") {
+  const auto data = svdd::test::needs_data(kMnist);
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   DigitDataParams params;
   const DigitData all = load_digits(params, data_dir);
   CHECK(all.rows_in_file == 10000);
@@ -41,12 +44,10 @@ TEST_CASE("the MNIST t10k files load with their labels and documented statistics
   CHECK(at::allclose(part.images, at::avg_pool2d(all.images.slice(0, 8000, 8100), {2, 2})));
 }
 
-TEST_CASE("digit data refuses a range past the end and a file that is not IDX") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder (../shared/data or $SVDD_DATA_DIR): MNIST not checked");
-    return;
-  }
+TEST_CASE("digit data refuses a range past the end and a file that is not IDX", "[data]") {
+  const auto data = svdd::test::needs_data(kMnist);
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   DigitDataParams params;
   params.first_row = 9990;
   params.rows = 20;

@@ -9,8 +9,9 @@
 #include "digit_data.hpp"
 #include "image_diffusion.hpp"
 #include "image_domain.hpp"
-#include "svdd/error.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
 #include "time_unet.hpp"
 #include "toy_fixture.hpp"
@@ -59,18 +60,17 @@ TEST_CASE("the UNet maps images and timesteps to a prediction of the same shape"
   }
 }
 
-TEST_CASE("a short DDPM training lowers the held-out loss") {
-  if (svdd::default_data_dir().empty()) {
-    WARN("no data folder (../shared/data or $SVDD_DATA_DIR): training not checked");
-    return;
-  }
+TEST_CASE("a short DDPM training lowers the held-out loss", "[data]") {
+  const auto data_dir = svdd::test::needs_data(
+      {"mnist_t10k/t10k-images-idx3-ubyte.gz", "mnist_t10k/t10k-labels-idx1-ubyte.gz"});
+  if (!data_dir) return;
   DigitDataParams data;
   data.rows = 256;
   data.size = 14;
-  const DigitData train = load_digits(data, svdd::default_data_dir());
+  const DigitData train = load_digits(data, *data_dir);
   data.first_row = 8000;
   data.rows = 64;
-  const DigitData held_out = load_digits(data, svdd::default_data_dir());
+  const DigitData held_out = load_digits(data, *data_dir);
   UNetParams params;
   params.base_channels = 16;
   params.channel_multipliers = {1, 2};

@@ -25,6 +25,7 @@
 #include "digit_data.hpp"
 #include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "toy_fixture.hpp"
@@ -55,15 +56,18 @@ svdd::PngImage read_pnm(const std::filesystem::path& file) {
   return image;
 }
 
-// "mnist_t10k:R" is row R of the t10k digits, through the plugin's own
-// reader and to_png_images, as a sampled digit would be scored.
-svdd::PngImage load_image(const std::string& name) {
-  const std::string mnist = "mnist_t10k:";
-  if (name.rfind(mnist, 0) != 0) return read_pnm(kFixtures / name);
-  const auto data = svdd::default_data_dir();
+// "mnist_t10k:R" is row R of the t10k digits (in the data folder), through
+// the plugin's own reader and to_png_images, as a sampled digit would be
+// scored; other names are fixtures.
+const std::string kMnist = "mnist_t10k:";
+bool from_mnist(const std::string& name) { return name.rfind(kMnist, 0) == 0; }
+const std::string kMnistImages = "mnist_t10k/t10k-images-idx3-ubyte.gz";
+
+svdd::PngImage load_image(const std::string& name, const std::filesystem::path& data = {}) {
+  if (!from_mnist(name)) return read_pnm(kFixtures / name);
   REQUIRE_FALSE(data.empty());
   img::DigitDataParams params;
-  params.first_row = std::stoll(name.substr(mnist.size()));
+  params.first_row = std::stoll(name.substr(kMnist.size()));
   params.rows = 1;
   return img::to_png_images(img::load_digits(params, data).images).at(0);
 }
@@ -131,22 +135,34 @@ std::vector<double> scores(svdd::RewardOracle& r, const std::vector<svdd::PngIma
 
 }  // namespace
 
-TEST_CASE("JPEG reward against sizes of known images", "[plugins][image][jpeg]") {
-  SECTION(
-      "jpeg_sizes.tsv: PIL 9.4.0 Image.save(quality=q) and cjpeg 2.1.5 -quality q -baseline, "
-      "identical to the byte") {
-    for (const Reference& r : reference_sizes()) {
-      INFO(r.image << " at quality " << r.quality);
-      const svdd::PngImage image = load_image(r.image);
-      CHECK(img::jpeg_size(image, r.quality) == r.bytes);
-      // The reward is -bytes / 1000 of the same picture, at the table's
-      // quality, after the round trip through [-1, 1] floats.
-      const auto domain = img::image_domain(image.channels, image.height, image.width);
-      auto oracle = jpeg_reward(r.quality, domain);
-      CHECK_FALSE(oracle->differentiable());
-      CHECK_THAT(scores(*oracle, {image}).at(0), WithinAbs(-double(r.bytes) / 1000.0, 1e-12));
-    }
+// jpeg_sizes.tsv: PIL 9.4.0 Image.save(quality=q) and cjpeg 2.1.5 -quality q
+// -baseline, identical to the byte; the rows of fixtures, or of MNIST digits.
+static void check_reference_sizes(bool mnist, const std::filesystem::path& data = {}) {
+  int rows = 0;
+  for (const Reference& r : reference_sizes()) {
+    if (from_mnist(r.image) != mnist) continue;
+    ++rows;
+    INFO(r.image << " at quality " << r.quality);
+    const svdd::PngImage image = load_image(r.image, data);
+    CHECK(img::jpeg_size(image, r.quality) == r.bytes);
+    // The reward is -bytes / 1000 of the same picture, at the table's
+    // quality, after the round trip through [-1, 1] floats.
+    const auto domain = img::image_domain(image.channels, image.height, image.width);
+    auto oracle = jpeg_reward(r.quality, domain);
+    CHECK_FALSE(oracle->differentiable());
+    CHECK_THAT(scores(*oracle, {image}).at(0), WithinAbs(-double(r.bytes) / 1000.0, 1e-12));
   }
+  CHECK(rows > 0);
+}
+
+TEST_CASE("JPEG reward against sizes of known MNIST digits", "[plugins][image][jpeg][data]") {
+  const auto data = svdd::test::needs_data({kMnistImages});
+  if (!data) return;
+  check_reference_sizes(true, *data);
+}
+
+TEST_CASE("JPEG reward against sizes of known images", "[plugins][image][jpeg]") {
+  SECTION("jpeg_sizes.tsv: the fixtures, identical to the byte") { check_reference_sizes(false); }
   SECTION("the default quality is 95, PIL's setting in DDPO and SVDD") {
     const svdd::PngImage noise = read_pnm(kFixtures / "noise_grey_28x28.pgm");
     auto oracle = reward("type = \"image.jpeg_compressibility\"", img::image_domain(1, 28, 28));

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "catch_torch.hpp"
+#include "needs_data.hpp"
 #include "rdkit_support.hpp"
 #include "smiles_domain.hpp"
 #include "svdd/config/experiment.hpp"
@@ -214,8 +215,7 @@ TEST_CASE("molecule.vina names unknown receptors, missing files and missing boxe
   }
 }
 
-TEST_CASE("molecule.vina's table: MOOD's receptors by name, refused keys and values",
-          "[plugins][molecule]") {
+TEST_CASE("molecule.vina's table: refused keys and values", "[plugins][molecule]") {
   const svdd::Domain domain = smiles_domain({"C"});
   CHECK_THROWS_WITH(reward_from_table("type = \"molecule.vina\"\nreceptors = \"parp1\"", domain),
                     Contains("unknown key 'receptors'"));
@@ -225,10 +225,12 @@ TEST_CASE("molecule.vina's table: MOOD's receptors by name, refused keys and val
                   svdd::InputError);
   CHECK_THROWS_AS(reward_from_table("type = \"molecule.vina\"\nexhaustiveness = 0", domain),
                   svdd::InputError);
-  if (svdd::default_data_dir().empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping MOOD's receptor names");
-    return;
-  }
+}
+
+TEST_CASE("molecule.vina's table: MOOD's receptors by name", "[plugins][molecule][data]") {
+  const auto data = svdd::test::needs_data({"docking_receptors_mood/boxes.tsv"});
+  if (!data) return;
+  const svdd::Domain domain = smiles_domain({"C"});
   CHECK_THROWS_WITH(
       reward_from_table("type = \"molecule.vina\"\nreceptor = \"parp2\"\nvina_program = "
                         "\"/no/such/vina\"",
@@ -338,11 +340,9 @@ TEST_CASE("parse_vina_result reads the best mode of Vina's output", "[plugins][m
 
 // ---- the real programs ------------------------------------------------------
 
-TEST_CASE("docking paracetamol against parp1 with AutoDock Vina", "[.docking][molecule]") {
-  if (svdd::default_data_dir().empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping docking");
-    return;
-  }
+TEST_CASE("docking paracetamol against parp1 with AutoDock Vina", "[.docking][molecule][data]") {
+  const auto data = svdd::test::needs_data({"docking_receptors_mood/parp1.pdbqt"});
+  if (!data) return;
   mol::VinaParams p;  // parp1, exhaustiveness 1, as MOOD and SVDD
   p.workers = 1;
   const std::string paracetamol = "CC(=O)Nc1ccc(O)cc1";

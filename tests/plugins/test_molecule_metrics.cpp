@@ -9,6 +9,7 @@
 
 #include "catch_torch.hpp"
 #include "molecule_metrics.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "tanimoto.hpp"
@@ -38,21 +39,19 @@ std::unique_ptr<svdd::SampleSetMetric> metric(const std::string& table,
   build.data_dir = data_dir;
   svdd::Domain domain;
   domain.name = "test.smiles";
+  domain.kind = svdd::Domain::Kind::discrete;  // SMILES come from tokens
   return registry.make<svdd::ComponentKind::metric>(experiment.runs.at(0).metrics.at(0).second,
                                                     build, domain);
 }
 
 // Loads a data set's reference molecules (all rows).
 void check_reference_set(const std::string& file, int64_t rows) {
-  const auto data = svdd::default_data_dir();
-  if (data.empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping " << file);
-    return;
-  }
+  const auto data = svdd::test::needs_data({file});
+  if (!data) return;
   mol::ReferenceParams params;
   params.file = file;
   // load_reference_set logs its time (about 5 s for either on 2 cores).
-  const mol::ReferenceSet reference = mol::load_reference_set(params, data);
+  const mol::ReferenceSet reference = mol::load_reference_set(params, *data);
   CHECK(reference.rows == rows);
   CHECK(reference.invalid_rows == 0);
   CHECK(reference.molecules.size() > 0.99 * rows);
@@ -197,16 +196,13 @@ TEST_CASE("tanimoto_distances is 1 - Tanimoto, symmetric, and 1 for invalid SMIL
 }
 
 TEST_CASE("tanimoto_distances of 512 ZINC molecules: zero diagonal, far apart on average",
-          "[plugins][molecule]") {
-  const auto data = svdd::default_data_dir();
-  if (data.empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping the 512 x 512 distances");
-    return;
-  }
+          "[plugins][molecule][data]") {
   mol::ReferenceParams params;
+  const auto data = svdd::test::needs_data({params.file});
+  if (!data) return;
   params.split = "test";
   std::vector<std::string> smiles;
-  for (const auto& s : mol::load_reference_set(params, data).molecules) {
+  for (const auto& s : mol::load_reference_set(params, *data).molecules) {
     if (smiles.size() == 512) break;
     smiles.push_back(s);
   }
@@ -220,7 +216,7 @@ TEST_CASE("tanimoto_distances of 512 ZINC molecules: zero diagonal, far apart on
 }
 
 TEST_CASE("molecule.novelty loads the ZINC subset and QM9 as reference sets",
-          "[plugins][molecule]") {
+          "[plugins][molecule][data]") {
   SECTION("ZINC250k subset") {
     check_reference_set("zinc250k_subset/zinc250k_subset_props.csv.gz", 29445);
   }

@@ -15,6 +15,7 @@
 
 #include "catch_torch.hpp"
 #include "molecule_rewards.hpp"
+#include "needs_data.hpp"
 #include "qed.hpp"
 #include "rdkit_support.hpp"
 #include "sa_score.hpp"
@@ -73,13 +74,13 @@ struct MaxDiff {
   double operator[](const std::string& set) const { return by_set.at(set); }
 };
 
+// The SA score's fragment table in the data folder.
+const std::string kFragmentFile = "sa_score_fpscores/fpscores.tsv.gz";
+
 std::shared_ptr<const mol::FragmentScores> fragments_or_skip() {
-  const auto data = svdd::default_data_dir();
-  if (data.empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping the SA score checks");
-    return nullptr;
-  }
-  return mol::FragmentScores::load(mol::fragment_scores_path(data));
+  const auto data = svdd::test::needs_data({kFragmentFile});
+  if (!data) return nullptr;
+  return mol::FragmentScores::load(mol::fragment_scores_path(*data));
 }
 
 svdd::Registry molecule_registry() {
@@ -148,7 +149,8 @@ TEST_CASE("QED and the Crippen logP and weight match RDKit's Python", "[plugins]
   }
 }
 
-TEST_CASE("SA score matches RDKit's sascorer and its published values", "[plugins][molecule]") {
+TEST_CASE("SA score matches RDKit's sascorer and its published values",
+          "[plugins][molecule][data]") {
   auto fragments = fragments_or_skip();
   if (!fragments) return;
   CHECK(fragments->size() == 705292);
@@ -172,7 +174,7 @@ TEST_CASE("SA score matches RDKit's sascorer and its published values", "[plugin
   CHECK(published_diff["zim100"] < 1e-3);
 }
 
-TEST_CASE("the fragment table is read once and refuses a bad file", "[plugins][molecule]") {
+TEST_CASE("the fragment table is read once and refuses a bad file", "[plugins][molecule][data]") {
   auto fragments = fragments_or_skip();
   if (!fragments) return;
   CHECK(mol::FragmentScores::load(mol::fragment_scores_path(svdd::default_data_dir())) ==
@@ -212,10 +214,14 @@ TEST_CASE("molecule rewards score SMILES through the registry", "[plugins][molec
     CHECK_THAT(w[2], WithinAbs(1.0 - (325.38300000000004 - 300.0) / 50.0, 1e-9));
     CHECK(mol::weight_window(1000.0, 100.0, 300.0, 50.0) == 0.0);
   }
-  if (svdd::default_data_dir().empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping molecule.sa and penalized_logp");
-    return;
-  }
+}
+
+TEST_CASE("molecule.sa and penalized_logp score SMILES through the registry",
+          "[plugins][molecule][data]") {
+  if (!svdd::test::needs_data({kFragmentFile})) return;
+  const std::vector<std::string> smiles = {"c1ccccc1", "C1CCCCCCC1",
+                                           "CC(C)(C)c1ccc2occ(CC(=O)Nc3ccccc3F)c2c1"};
+  auto m = mol::parse_smiles(smiles[2]);
   SECTION("molecule.sa: (10 - SA) / 9 by default, raw on request") {
     auto fragments = mol::FragmentScores::load(mol::fragment_scores_path(svdd::default_data_dir()));
     const double sa = mol::sa_score(*m, *fragments);
@@ -242,9 +248,10 @@ TEST_CASE("molecule rewards score SMILES through the registry", "[plugins][molec
   }
 }
 
-TEST_CASE("a large batch scored in parallel equals the reference values", "[plugins][molecule]") {
-  // Rows are scored on ATen's intra-op threads, which share the compiled
-  // SMARTS patterns and the fragment table.
+// A large batch scored in parallel against the reference values of `table`
+// (QED or SA); rows are scored on ATen's intra-op threads, which share the
+// compiled SMARTS patterns and the fragment table.
+static void check_large_batch(const std::string& table) {
   std::vector<std::string> smiles;
   std::vector<double> expected_qed, expected_sa;
   for (const Reference& r : reference_values()) {
@@ -253,42 +260,50 @@ TEST_CASE("a large batch scored in parallel equals the reference values", "[plug
     expected_sa.push_back(r.sa);
   }
   smiles.push_back("");  // one invalid row among them
-  auto check = [&](const std::string& table, const std::vector<double>& expected) {
-    INFO(table << " with " << at::get_num_threads() << " threads");
-    auto s = scores(*reward(table, smiles_domain(smiles)), smiles);
-    for (size_t i = 0; i < expected.size(); ++i) CHECK_THAT(s[i], WithinAbs(expected[i], 1e-3));
-    CHECK(s.back() == 0.0);
-  };
-  check("type = \"molecule.qed\"", expected_qed);
-  if (svdd::default_data_dir().empty()) {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping molecule.sa");
-    return;
-  }
   for (double& sa : expected_sa) sa = (10.0 - sa) / 9.0;
-  check("type = \"molecule.sa\"", expected_sa);
+  const std::vector<double>& expected =
+      table == "type = \"molecule.sa\"" ? expected_sa : expected_qed;
+  INFO(table << " with " << at::get_num_threads() << " threads");
+  auto s = scores(*reward(table, smiles_domain(smiles)), smiles);
+  for (size_t i = 0; i < expected.size(); ++i) CHECK_THAT(s[i], WithinAbs(expected[i], 1e-3));
+  CHECK(s.back() == 0.0);
 }
 
-TEST_CASE("invalid and empty SMILES get each reward's documented value", "[plugins][molecule]") {
+TEST_CASE("a large batch scored in parallel equals the reference values", "[plugins][molecule]") {
+  check_large_batch("type = \"molecule.qed\"");
+}
+
+TEST_CASE("a large batch scored in parallel equals the reference SA values",
+          "[plugins][molecule][data]") {
+  if (!svdd::test::needs_data({kFragmentFile})) return;
+  check_large_batch("type = \"molecule.sa\"");
+}
+
+static void check_invalid_values(const std::vector<std::pair<std::string, double>>& tables) {
   const svdd::Domain domain = smiles_domain(kInvalidSmiles);
-  std::vector<std::pair<std::string, double>> tables = {
-      {"type = \"molecule.qed\"", 0.0},
-      {"type = \"molecule.logp\"", -10.0},
-      {"type = \"molecule.logp\"\ninvalid_value = -3.5", -3.5},
-      {"type = \"molecule.mol_weight\"", 0.0},
-  };
-  if (!svdd::default_data_dir().empty()) {
-    tables.insert(tables.end(), {{"type = \"molecule.sa\"", 0.0},
-                                 {"type = \"molecule.sa\"\nscale = \"raw\"", 10.0},
-                                 {"type = \"molecule.penalized_logp\"", -100.0}});
-  } else {
-    WARN("no shared data folder ($SVDD_DATA_DIR): skipping molecule.sa and penalized_logp");
-  }
   for (const auto& [table, invalid] : tables) {
     INFO(table);
     auto r = reward(table, domain);
     CHECK(r->invalid_value() == invalid);
     for (double s : scores(*r, kInvalidSmiles)) CHECK(s == invalid);
   }
+}
+
+TEST_CASE("invalid and empty SMILES get each reward's documented value", "[plugins][molecule]") {
+  check_invalid_values({
+      {"type = \"molecule.qed\"", 0.0},
+      {"type = \"molecule.logp\"", -10.0},
+      {"type = \"molecule.logp\"\ninvalid_value = -3.5", -3.5},
+      {"type = \"molecule.mol_weight\"", 0.0},
+  });
+}
+
+TEST_CASE("invalid and empty SMILES get the SA rewards' documented value",
+          "[plugins][molecule][data]") {
+  if (!svdd::test::needs_data({kFragmentFile})) return;
+  check_invalid_values({{"type = \"molecule.sa\"", 0.0},
+                        {"type = \"molecule.sa\"\nscale = \"raw\"", 10.0},
+                        {"type = \"molecule.penalized_logp\"", -100.0}});
 }
 
 TEST_CASE("molecule reward tables refuse unknown keys and bad values", "[plugins][molecule]") {

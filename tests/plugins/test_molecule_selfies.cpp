@@ -6,6 +6,7 @@
 #include <random>
 
 #include "catch_torch.hpp"
+#include "needs_data.hpp"
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
 #include "svdd/config/experiment.hpp"
@@ -74,12 +75,11 @@ TEST_CASE("SELFIES encodes molecules the decoder gives back") {
   CHECK_FALSE(smiles_to_selfies("").has_value());
 }
 
-TEST_CASE("every ZINC and QM9 molecule survives a SELFIES round trip") {
-  const auto data = svdd::default_data_dir();
-  if (data.empty()) {
-    WARN("no data folder (../shared/data or $SVDD_DATA_DIR): round trip not checked");
-    return;
-  }
+TEST_CASE("every ZINC and QM9 molecule survives a SELFIES round trip", "[data]") {
+  const auto found = svdd::test::needs_data(
+      {"zinc250k_subset/zinc250k_subset_props.csv.gz", "qm9_smiles/qm9_props.csv.gz"});
+  if (!found) return;
+  const std::filesystem::path& data = *found;
   std::vector<std::string> failures;
   const auto zinc =
       svdd::Table::read(data / "zinc250k_subset/zinc250k_subset_props.csv.gz").column("smiles");

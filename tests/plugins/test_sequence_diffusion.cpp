@@ -11,11 +11,12 @@
 #include "catch_torch.hpp"
 #include "conv_denoiser.hpp"
 #include "kmer_statistics.hpp"
+#include "needs_data.hpp"
 #include "sequence_data.hpp"
 #include "sequence_diffusion.hpp"
 #include "sequence_rewards.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
@@ -111,11 +112,10 @@ TEST_CASE("k-mer frequencies are counted by hand", "[sequence][kmer]") {
 
 TEST_CASE("the element split keeps both orientations together and parts disjoint",
           "[sequence][data]") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder: skipped");
-    return;
-  }
+  const auto data =
+      svdd::test::needs_data({"agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz"});
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   seq::SequenceDataParams p;
   p.file = "agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz";
   p.sequence_column = "seq200";
@@ -135,12 +135,11 @@ TEST_CASE("the element split keeps both orientations together and parts disjoint
 }
 
 TEST_CASE("a short MDLM training lowers the bound and its model samples in a run",
-          "[sequence][mdlm]") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder: skipped");
-    return;
-  }
+          "[sequence][mdlm][data]") {
+  const auto data =
+      svdd::test::needs_data({"sample2019_utr_mrl/mrl_egfp_m1pseudo2_test20k.csv.gz"});
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   svdd::Registry registry = sequence_registry();
   svdd::test::TempDir dir;
   const auto file = dir.write("tiny.toml", fmt::format(R"(

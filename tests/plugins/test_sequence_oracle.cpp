@@ -11,10 +11,11 @@
 #include "activity_oracle.hpp"
 #include "catch_torch.hpp"
 #include "kmer_statistics.hpp"
+#include "needs_data.hpp"
 #include "sequence_data.hpp"
 #include "sequence_domain.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
 #include "toy_fixture.hpp"
@@ -26,9 +27,10 @@ namespace seq = svdd::sequence;
 namespace {
 
 // experiments/models in the source tree (this file is tests/plugins/...).
+// SVDD_SOURCE_DIR, not __FILE__: with CCACHE_BASEDIR the compiler sees a
+// relative path, which ctest's working folder (build/tests) does not resolve.
 std::filesystem::path models_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "experiments" /
-         "models";
+  return std::filesystem::path(SVDD_SOURCE_DIR) / "experiments" / "models";
 }
 
 std::string read_text(const std::filesystem::path& file) {
@@ -49,12 +51,12 @@ std::unique_ptr<svdd::RewardOracle> rna_guide() {
 }  // namespace
 
 TEST_CASE("the committed guiding oracles reproduce the test r on their cards",
-          "[sequence][oracle]") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder: skipped");
-    return;
-  }
+          "[sequence][oracle][data]") {
+  const auto data =
+      svdd::test::needs_data({"agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz",
+                              "sample2019_utr_mrl/mrl_egfp_m1pseudo2_test20k.csv.gz"});
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   // The data keys of experiments/pretrain/{dna,rna_mrl}_oracle_guide.toml.
   auto data_keys = [](std::string file, std::string sequence, std::string target, std::string id,
                       std::string alphabet) {
@@ -95,12 +97,11 @@ TEST_CASE("the committed guiding oracles reproduce the test r on their cards",
 }
 
 TEST_CASE("a short oracle training lowers the validation loss and writes a card",
-          "[sequence][oracle]") {
-  const auto data_dir = svdd::default_data_dir();
-  if (data_dir.empty()) {
-    WARN("no data folder: skipped");
-    return;
-  }
+          "[sequence][oracle][data]") {
+  const auto data =
+      svdd::test::needs_data({"sample2019_utr_mrl/mrl_egfp_m1pseudo2_test20k.csv.gz"});
+  if (!data) return;
+  const std::filesystem::path& data_dir = *data;
   svdd::Registry registry;
   seq::register_sequence_oracle(registry);
   svdd::test::TempDir dir;

@@ -2,8 +2,9 @@
 #include <zlib.h>
 
 #include "catch_torch.hpp"
-#include "svdd/error.hpp"
+#include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
 #include "toy_fixture.hpp"
 
@@ -36,13 +37,11 @@ TEST_CASE("tables read CSV and gzip TSV files", "[unit][table]") {
   CHECK_THROWS_WITH(svdd::Table::read(dir.path() / "missing.csv"), Contains("data file not found"));
 }
 
-TEST_CASE("the shared enhancer table reads when the data folder is there", "[unit][table]") {
-  const auto data = svdd::default_data_dir();
-  const auto file = data / "agarwal2025_lentimpra_hepg2" / "hepg2_lentimpra_200bp.tsv.gz";
-  if (data.empty() || !std::filesystem::exists(file)) {
-    WARN("no shared data folder: skipped");
-    return;
-  }
+TEST_CASE("the shared enhancer table reads when the data folder is there", "[unit][table][data]") {
+  const std::string name = "agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz";
+  const auto data = svdd::test::needs_data({name});
+  if (!data) return;
+  const auto file = *data / name;
   auto table = svdd::Table::read(file);
   // SOURCE.md: 24,590 elements with HepG2 activity.
   CHECK(table.rows() == 24590);

@@ -141,9 +141,11 @@ class TokenCount final : public RewardOracle {
 
 // A fixed pseudo-random reward in [0, 1) for every distinct token string:
 // no structure a method could exploit, so only the value matters.
+// A string still holding the mask token is no sample: invalid_value().
 class HashReward final : public RewardOracle {
  public:
-  explicit HashReward(int64_t seed) : seed_(static_cast<uint64_t>(seed)) {}
+  HashReward(int64_t seed, int64_t mask_id)
+      : seed_(static_cast<uint64_t>(seed)), mask_id_(mask_id) {}
   at::Tensor score(const Samples& s) override {
     at::Tensor x = s.tensor().to(at::kCPU, at::kLong).reshape({s.size(), -1}).contiguous();
     at::Tensor out = at::empty({s.size()}, at::kDouble);
@@ -151,8 +153,12 @@ class HashReward final : public RewardOracle {
     auto o = out.accessor<double, 1>();
     for (int64_t i = 0; i < a.size(0); ++i) {
       uint64_t h = splitmix64(seed_);
-      for (int64_t j = 0; j < a.size(1); ++j) h = splitmix64(h ^ static_cast<uint64_t>(a[i][j]));
-      o[i] = static_cast<double>(h >> 11) * 0x1.0p-53;
+      bool masked = false;
+      for (int64_t j = 0; j < a.size(1); ++j) {
+        h = splitmix64(h ^ static_cast<uint64_t>(a[i][j]));
+        masked = masked || a[i][j] == mask_id_;
+      }
+      o[i] = masked ? invalid_value() : static_cast<double>(h >> 11) * 0x1.0p-53;
     }
     return out;
   }
@@ -160,6 +166,7 @@ class HashReward final : public RewardOracle {
 
  private:
   uint64_t seed_;
+  int64_t mask_id_;
 };
 
 }  // namespace
@@ -194,7 +201,7 @@ void register_toy_categorical(Registry& registry) {
       "toy.hash_reward", "a fixed pseudo-random reward in [0, 1) per distinct string",
       [](const HashRewardParams& p, const BuildContext&, const Domain& domain) {
         require_discrete(domain, "reward 'toy.hash_reward'");
-        return std::make_unique<HashReward>(p.seed);
+        return std::make_unique<HashReward>(p.seed, domain.mask_id);
       });
 }
 

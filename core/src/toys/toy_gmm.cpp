@@ -157,7 +157,10 @@ class PositionReward final : public RewardOracle {
   at::Tensor score(const Samples& s) override {
     const at::Tensor& x = s.tensor();
     at::Tensor c = centre_.to(x.device(), x.scalar_type());
-    return -(x.reshape({x.size(0), -1}) - c).pow(2).sum(1).to(at::kDouble) / (2 * width_ * width_);
+    at::Tensor r =
+        -(x.reshape({x.size(0), -1}) - c).pow(2).sum(1).to(at::kDouble) / (2 * width_ * width_);
+    // A sample with a non-finite coordinate is invalid, not NaN.
+    return at::where(r.isnan(), at::full_like(r, invalid_value()), r);
   }
   bool differentiable() const override { return true; }
   double invalid_value() const override { return -std::numeric_limits<double>::infinity(); }

@@ -1,0 +1,83 @@
+// Core's toys and built-in rewards under the shared contract, and the
+// example plugin's reward, loaded from its library as `svdd run` loads it.
+#include "catch_torch.hpp"
+#include "contract.hpp"
+#include "svdd/plugins/plugin_loader.hpp"
+
+using namespace svdd::contract;
+
+namespace {
+
+const std::string kFixtures = std::string(SVDD_SOURCE_DIR) + "/tests/fixtures/image/";
+
+const std::vector<std::string> kModels = {
+    "type = \"toy.categorical\"",
+    "type = \"toy.gmm\"",
+};
+
+std::vector<std::string> covered() {
+  std::vector<std::string> names;
+  for (const auto& t : kModels) names.push_back(type_of(t));
+  for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
+                           "torchscript_reward"}) {
+    names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("core's toy models keep the model contract", "[contract][unit]") {
+  const Workshop workshop;
+  for (const auto& table : kModels) check_model(workshop, table);
+}
+
+TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
+  const Workshop workshop;
+  const svdd::Domain tokens = workshop.model("type = \"toy.categorical\"")->domain();
+  const svdd::Domain points = workshop.model("type = \"toy.gmm\"")->domain();
+  const at::Tensor strings =
+      at::randint(0, tokens.mask_id, {4, tokens.shape[0]}, at::TensorOptions(at::kLong));
+  const at::Tensor positions = at::randn({4, points.shape[0]});
+  const at::Tensor pictures = at::rand({3, 1, 28, 28}) * 2 - 1;
+  for (const char* table : {"type = \"toy.token_count\"", "type = \"toy.hash_reward\"",
+                            "type = \"composite\"\nterms = [\"toy.token_count\", { type = "
+                            "\"toy.hash_reward\", seed = 3 }]\nweights = [1.0, 0.5]"}) {
+    check_reward(workshop, {table, tokens, strings, {}, {points}});
+  }
+  check_reward(workshop, {"type = \"toy.position_reward\"", points, positions, {}, {tokens}});
+  // A TorchScript module takes any domain.
+  check_reward(workshop,
+               {"type = \"torchscript_reward\"\nfile = '" + kFixtures + "reward_brightness.pt'",
+                picture_domain(), pictures});
+  // Its module sees the mask token (test_image_torchscript.cpp), so an
+  // all-mask string is the module's to score; ids out of range are invalid.
+  const at::Tensor out_of_range = at::full({1, tokens.shape[0]}, tokens.vocab_size, at::kLong);
+  check_reward(workshop, {"type = \"torchscript_reward\"\nfile = '" + kFixtures +
+                              "reward_token0.pt'\ninvalid_value = -1.0",
+                          tokens,
+                          strings,
+                          out_of_range,
+                          {},
+                          /*mask_is_invalid=*/false});
+}
+
+TEST_CASE("every model and reward of core is under contract", "[contract][unit]") {
+  check_coverage(svdd::register_core_components, covered());
+}
+
+TEST_CASE("the example plugin's reward keeps the reward contract", "[contract][unit]") {
+  const auto load = [](svdd::Registry& registry) {
+    const auto report = svdd::load_plugin(SVDD_TEST_EXAMPLE_PLUGIN, registry);
+    INFO(report.reason);
+    REQUIRE(report.loaded);
+  };
+  const Workshop workshop(load);
+  const svdd::Domain tokens = workshop.model("type = \"toy.categorical\"")->domain();
+  const at::Tensor strings =
+      at::randint(0, tokens.mask_id, {4, tokens.shape[0]}, at::TensorOptions(at::kLong));
+  check_reward(
+      workshop,
+      {"type = \"example.motif_count\"\nmotif = \"AB\"", tokens, strings, {}, {picture_domain()}});
+  check_coverage(load, {"example.motif_count"});
+}

@@ -1,0 +1,100 @@
+// The sequence plugin's models, rewards, metric and trainers under the
+// shared contract, with the committed DNA and RNA checkpoints.
+#include "activity_oracle.hpp"
+#include "catch_torch.hpp"
+#include "contract.hpp"
+#include "needs_data.hpp"
+#include "sequence_diffusion.hpp"
+#include "sequence_rewards.hpp"
+
+using namespace svdd::contract;
+
+namespace {
+
+void register_sequence(svdd::Registry& registry) {
+  svdd::sequence::register_sequence_rewards(registry);
+  svdd::sequence::register_sequence_diffusion(registry);
+  svdd::sequence::register_mdlm_training(registry);
+  svdd::sequence::register_sequence_oracle(registry);
+}
+
+const std::string kDnaModel =
+    "type = \"sequence.mdlm\"\ncheckpoint = \"{experiments}/models/dna_mdlm.pt\"\nsteps = 6";
+const std::string kRnaModel =
+    "type = \"sequence.mdlm\"\ncheckpoint = \"{experiments}/models/rna_mdlm.pt\"\nsteps = 6";
+
+const std::vector<std::string> kNucleotideRewards = {
+    "type = \"sequence.gc_content\"",
+    "type = \"sequence.motif_count\"\nmotif = \"TATAAA\"",
+    "type = \"sequence.homopolymer_penalty\"\nmax_run = 3",
+};
+
+const std::string kKmerMetric =
+    "type = \"sequence.kmer_correlation\"\nk = 3\nfile = "
+    "\"agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz\"\nsequence_column = "
+    "\"seq200\"\nid_column = \"seq_id\"\nalphabet = \"dna\"\npart = \"test\"";
+
+// Random letters (no mask) of a sequence domain: [n, L] int64.
+at::Tensor letters(const svdd::Domain& d, int64_t n) {
+  return at::randint(0, 4, {n, d.shape[0]}, at::TensorOptions(at::kLong));
+}
+
+}  // namespace
+
+TEST_CASE("sequence models keep the model contract", "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  check_model(workshop, kDnaModel);
+  check_model(workshop, kRnaModel);
+}
+
+TEST_CASE("sequence rewards keep the reward contract", "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  const svdd::Domain dna = workshop.model(kDnaModel)->domain();
+  const svdd::Domain rna = workshop.model(kRnaModel)->domain();
+  const svdd::Domain toy = workshop.model("type = \"toy.categorical\"")->domain();
+  for (const auto& table : kNucleotideRewards) {
+    check_reward(workshop, {table, dna, letters(dna, 3), {}, {picture_domain(), toy}});
+    check_reward(workshop, {table, rna, letters(rna, 3), {}, {picture_domain(), toy}});
+  }
+  check_reward(workshop, {"type = \"sequence.oracle\"\ncheckpoint = "
+                          "\"{experiments}/models/dna_oracle_guide.pt\"",
+                          dna,
+                          letters(dna, 3),
+                          {},
+                          {rna, picture_domain(), toy}});
+  check_reward(workshop, {"type = \"sequence.oracle\"\ncheckpoint = "
+                          "\"{experiments}/models/rna_mrl_oracle_heldout.pt\"",
+                          rna,
+                          letters(rna, 3),
+                          {},
+                          {dna, picture_domain(), toy}});
+  check_reward(workshop, {"type = \"sequence.log_likelihood\"\ncheckpoint = "
+                          "\"{experiments}/models/dna_mdlm.pt\"\nt_points = 2",
+                          dna,
+                          letters(dna, 2),
+                          {},
+                          {rna, picture_domain(), toy}});
+}
+
+TEST_CASE("the k-mer metric keeps the metric contract", "[contract][sequence][data]") {
+  const auto data =
+      svdd::test::needs_data({"agarwal2025_lentimpra_hepg2/hepg2_lentimpra_200bp.tsv.gz"});
+  if (!data) return;
+  const Workshop workshop(register_sequence);
+  const svdd::Domain dna = workshop.model(kDnaModel)->domain();
+  check_metric(workshop, {kKmerMetric, dna, letters(dna, 8), {picture_domain()}});
+}
+
+TEST_CASE("sequence trainers refuse a bad table naming the key", "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  check_trainer(workshop, "pretrain/dna_mdlm.toml");
+  check_trainer(workshop, "pretrain/dna_oracle_guide.toml");
+}
+
+TEST_CASE("every sequence component is under contract", "[contract][sequence]") {
+  std::vector<std::string> names = {"sequence.mdlm",           "sequence.oracle",
+                                    "sequence.log_likelihood", type_of(kKmerMetric),
+                                    "sequence.train_mdlm",     "sequence.train_oracle"};
+  for (const auto& table : kNucleotideRewards) names.push_back(type_of(table));
+  check_coverage(register_sequence, names);
+}
