@@ -128,16 +128,16 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   toml::table root = parse_training_file(file);
   const std::string name = options.file.string();
   const auto sources = SourceMap::of(root, name);
+  for (const auto& assignment : options.overrides) apply_override(root, assignment);
   if (root.contains("value_training")) {
     // The form before value networks became a trainer like the others.
     throw InputError(fmt::format(
         "{}: [value_training] is the old form of a value-network training file; write "
-        "[training] type = \"value_network\" with the same keys, and move [model] and [reward] "
-        "to [training.model] and [training.reward] (see experiments/pretrain/"
-        "value_toy_categorical.toml)",
+        "[training] type = \"value_network\" with the same keys (--set training.KEY), and move "
+        "[model] and [reward] to [training.model] and [training.reward] (see "
+        "experiments/pretrain/value_toy_categorical.toml)",
         sources->locate("value_training")));
   }
-  for (const auto& assignment : options.overrides) apply_override(root, assignment);
   for (auto&& [key, node] : root) {
     if (key.str() != "experiment" && key.str() != "training") {
       throw InputError(fmt::format(
@@ -196,10 +196,10 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   context.config_toml = section_text({"config", "experiment"}, experiment) +
                         section_text({"config", "training"}, effective);
   experiment.erase("threads");
-  toml::table training = effective;
-  training.erase("output");
+  toml::table resumed = effective;
+  resumed.erase("output");
   context.fingerprint_toml =
-      section_text({"experiment"}, experiment) + section_text({"training"}, training);
+      section_text({"experiment"}, experiment) + section_text({"training"}, resumed);
   context.resume = options.resume;
   context.stop_after_epoch = options.stop_after_epoch;
   context.registry = &registry;
