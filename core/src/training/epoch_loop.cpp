@@ -68,6 +68,49 @@ std::string first_toml_difference(const std::string& saved, const std::string& n
   return "";
 }
 
+namespace {
+
+// The saved state of `state.file`, after checking it continues this
+// configuration.
+torch::serialize::InputArchive open_state(const TrainingState& state, const torch::Device& device) {
+  const auto& file = state.file;
+  if (!std::filesystem::exists(file)) {
+    throw InputError(
+        fmt::format("--resume: no training state {} to continue (train without --resume to start)",
+                    file.string()));
+  }
+  torch::serialize::InputArchive archive;
+  std::string saved_text;
+  try {
+    archive.load_from(file.string(), device);
+    torch::Tensor saved;
+    archive.read("fingerprint", saved);
+    saved_text = tensor_text(saved);
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("--resume: cannot read the training state {}: {}", file.string(),
+                                 e.what_without_backtrace()));
+  }
+  if (saved_text != state.fingerprint) {
+    std::string difference;
+    try {
+      difference = first_toml_difference(saved_text, state.fingerprint);
+    } catch (const std::exception&) {
+      difference = "an older state format";
+    }
+    throw InputError(fmt::format(
+        "--resume: {} was trained with another configuration ({}); only {} may "
+        "change on resume",
+        file.string(), difference.empty() ? "another kind" : difference, state.may_change));
+  }
+  return archive;
+}
+
+}  // namespace
+
+void check_training_state(const TrainingState& state) {
+  if (state.resume) open_state(state, torch::kCPU);
+}
+
 TrainingState training_state(const TrainContext& context,
                              const std::vector<std::string>& may_change, const std::string& extra) {
   TrainingState state;
@@ -167,36 +210,8 @@ struct EpochLoop::Impl {
   }
 
   void load() {
-    const auto& file = state.file;
-    if (!std::filesystem::exists(file)) {
-      throw InputError(fmt::format(
-          "--resume: no training state {} to continue (train without --resume to start)",
-          file.string()));
-    }
-    torch::serialize::InputArchive archive;
-    std::string saved_text;
     const torch::Device device = weights.empty() ? torch::kCPU : weights.front().device();
-    try {
-      archive.load_from(file.string(), device);
-      torch::Tensor saved;
-      archive.read("fingerprint", saved);
-      saved_text = tensor_text(saved);
-    } catch (const c10::Error& e) {
-      throw InputError(fmt::format("--resume: cannot read the training state {}: {}", file.string(),
-                                   e.what_without_backtrace()));
-    }
-    if (saved_text != state.fingerprint) {
-      std::string difference;
-      try {
-        difference = first_toml_difference(saved_text, state.fingerprint);
-      } catch (const std::exception&) {
-        difference = "an older state format";
-      }
-      throw InputError(fmt::format(
-          "--resume: {} was trained with another configuration ({}); only {} may "
-          "change on resume",
-          file.string(), difference.empty() ? "another kind" : difference, state.may_change));
-    }
+    torch::serialize::InputArchive archive = open_state(state, device);
     try {
       torch::Tensor t;
       archive.read("epoch", t);

@@ -289,6 +289,7 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
                      effective_text(registry, ComponentKind::model, "model", p.model) +
                          effective_text(registry, ComponentKind::reward, "reward", p.reward));
   const auto rollouts_file = beside(context.checkpoint, ".rollouts.pt");
+  check_training_state(state);  // refuses another configuration before any sampling
   if (!context.resume) {
     if (std::filesystem::exists(context.checkpoint)) {
       spdlog::warn("replacing {} and its card (continue a training with --resume instead)",

@@ -51,6 +51,12 @@ SVDD_API TrainingState training_state(const TrainContext& context,
                                       const std::vector<std::string>& may_change = {},
                                       const std::string& extra = "");
 
+// Refuses (InputError) a resume whose saved state is missing, unreadable
+// or of another configuration, naming the first key that differs; does
+// nothing when not resuming. EpochLoop::restore checks the same; a trainer
+// with costly work before its loop (sampling rollouts) calls this first.
+SVDD_API void check_training_state(const TrainingState& state);
+
 struct EpochLoopOptions {
   int64_t epochs = 1;
   int64_t batch_size = 1;       // rows per gradient step
