@@ -210,6 +210,7 @@ struct EpochLoop::Impl {
   }
 
   void load() {
+    const auto& file = state.file;
     const torch::Device device = weights.empty() ? torch::kCPU : weights.front().device();
     torch::serialize::InputArchive archive = open_state(state, device);
     try {
@@ -304,7 +305,7 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
   const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
   const int64_t total_steps = steps_per_epoch * o.epochs;
   const auto start = std::chrono::steady_clock::now();
-  for (; s.epoch < o.epochs; ++s.epoch) {
+  while (s.epoch < o.epochs) {
     const int64_t epoch = s.epoch;
     if (hooks.train_mode) hooks.train_mode(true);
     at::Generator generator = stream_generator(o.seed, "epoch", epoch);
