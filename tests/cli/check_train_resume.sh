@@ -14,6 +14,11 @@ small="--set training.rollouts=200 --set training.epochs=3"
 if [ -e "$out/resumed/v.pt" ]; then echo "a stopped training wrote its checkpoint"; exit 1; fi
 "$svdd" train "$file" --out "$out/resumed/v.pt" $small --resume
 cmp "$out/straight/v.pt" "$out/resumed/v.pt"
+# ... and the card's per-epoch figures of the uninterrupted run.
+figures() { grep -E "^(train|heldout)_loss_per_epoch|^heldout_correlation" "$1"; }
+[ "$(figures "$out/straight/v.card.toml")" = "$(figures "$out/resumed/v.card.toml")" ] || {
+  echo "the resumed card's figures differ:"; figures "$out/straight/v.card.toml"
+  figures "$out/resumed/v.card.toml"; exit 1; }
 # A state of another configuration is refused, naming the key.
 if "$svdd" train "$file" --out "$out/resumed/v.pt" $small --set training.batch_rows=64 --resume \
     2> "$out/refused.txt"; then

@@ -213,12 +213,15 @@ struct EpochLoop::Impl {
     const auto& file = state.file;
     const torch::Device device = weights.empty() ? torch::kCPU : weights.front().device();
     torch::serialize::InputArchive archive = open_state(state, device);
-    try {
+    // A fresh tensor per key: reading into a defined tensor keeps its dtype.
+    auto read = [&](const std::string& key) {
       torch::Tensor t;
-      archive.read("epoch", t);
-      epoch = t.item<int64_t>();
-      archive.read("step", t);
-      step = t.item<int64_t>();
+      archive.read(key, t);
+      return t.to(torch::kCPU);
+    };
+    try {
+      epoch = read("epoch").item<int64_t>();
+      step = read("step").item<int64_t>();
       torch::NoGradGuard no_grad;
       const auto saved_weights = read_list(archive, "weights");
       if (saved_weights.size() != weights.size()) {
@@ -242,18 +245,11 @@ struct EpochLoop::Impl {
       archive.read("optimizer", optimizer_archive);
       optimizer.load(optimizer_archive);
       for (auto& [name, s] : series) {
-        archive.read("series/" + name, t);
-        t = t.to(torch::kCPU, torch::kDouble).contiguous();
+        const torch::Tensor t = read("series/" + name).to(torch::kDouble).contiguous();
         s->assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
       }
-      for (auto& [name, d] : doubles) {
-        archive.read("double/" + name, t);
-        *d = t.item<double>();
-      }
-      for (auto& [name, i] : integers) {
-        archive.read("int/" + name, t);
-        *i = t.item<int64_t>();
-      }
+      for (auto& [name, d] : doubles) *d = read("double/" + name).item<double>();
+      for (auto& [name, i] : integers) *i = read("int/" + name).item<int64_t>();
       for (auto& [name, list] : tensors) *list = read_list(archive, "tensors/" + name);
     } catch (const c10::Error& e) {
       throw InputError(fmt::format("--resume: cannot read the training state {}: {}", file.string(),
