@@ -344,5 +344,5 @@ TEST_CASE("MDLM training resumed after an epoch gives the uninterrupted weights"
   seq::ConvDenoiser net(params, 5);
   const at::Tensor x = at::zeros({4, 12}, at::kLong);
   CHECK_THROWS_WITH(svdd::train_masked_denoiser(net, x, x, 4, options),
-                    Contains("training.kind was test, is now other"));
+                    Contains("training.kind was 'test', is now 'other'); nothing may change"));
 }

@@ -98,9 +98,10 @@ torch::serialize::InputArchive open_state(const TrainingState& state, const torc
       difference = "an older state format";
     }
     throw InputError(fmt::format(
-        "--resume: {} was trained with another configuration ({}); only {} may "
-        "change on resume",
-        file.string(), difference.empty() ? "another kind" : difference, state.may_change));
+        "--resume: {} was trained with another configuration ({}); {} on resume", file.string(),
+        difference.empty() ? "another kind" : difference,
+        state.may_change.empty() ? "nothing may change"
+                                 : fmt::format("only {} may change", state.may_change)));
   }
   return archive;
 }
