@@ -259,13 +259,9 @@ std::string effective_text(const Registry& registry, ComponentKind kind, const s
   return section_text({name}, t);
 }
 
-void train_value(const ValueTrainingParams& p, const TrainContext& context) {
-  if (!context.registry) throw RuntimeFailure("value_network: the TrainContext has no registry");
-  const Registry& registry = *context.registry;
-  const BuildContext& build = context.build;
-  auto model = registry.make_model(p.model, build);
-  auto reward = registry.make_reward(p.reward, build, model->domain());
-  const int steps = model->num_steps();
+// Refuses settings that do not fit the model's steps; the number of
+// held-out rollouts.
+int64_t heldout_rollouts(const ValueTrainingParams& p, int steps, const TrainContext& context) {
   auto refuse = [&](const std::string& key, const std::string& message) {
     const std::string where =
         context.locate ? context.locate("training." + key) : context.training_file.string();
@@ -283,56 +279,158 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   if (held_rollouts >= p.rollouts) {
     refuse("holdout_fraction", fmt::format("holds out all {} rollouts", p.rollouts));
   }
+  return held_rollouts;
+}
+
+// The labelled rollouts: reloaded on --resume, else sampled and saved.
+Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& context,
+                           const TrainingState& state, DiffusionModel& model, RewardOracle& reward,
+                           ValueTrainingReport& report) {
+  const auto file = beside(context.checkpoint, ".rollouts.pt");
+  if (context.resume) {
+    if (std::optional<Rollouts> loaded = load_rollouts(file, state.fingerprint)) {
+      spdlog::info("loaded {} states of {} rollouts from {}", loaded->states.size(0),
+                   loaded->rewards.size(0), file.string());
+      return *loaded;
+    }
+  } else {
+    std::filesystem::remove(file);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Cost cost;
+  auto checked = counted(reward, model.domain(), cost, context.build.chunk_rows, p.reward.type);
+  Rollouts rollouts = roll_out(model, *checked, p, context.seed);
+  report.rollout_seconds = seconds_since(start);
+  save_rollouts(rollouts, file, state.fingerprint);
+  return rollouts;
+}
+
+// Split by rollout: a rollout's states are all training or all held out.
+std::pair<Split, Split> split_by_rollout(const Rollouts& rollouts, int64_t count,
+                                         int64_t held_rollouts, int64_t seed) {
+  torch::Tensor order = torch::randperm(count, stream_generator(seed, "split"), torch::kLong);
+  torch::Tensor held_rollout = torch::zeros({count}, torch::kBool);
+  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
+  const torch::Tensor held_state = held_rollout.index_select(0, rollouts.rollout);
+  const torch::Tensor state_reward =
+      rollouts.rewards.index_select(0, rollouts.rollout).to(torch::kFloat);
+  auto split = [&](const torch::Tensor& mask, int64_t rollout_count) {
+    torch::Tensor rows = mask.nonzero().squeeze(1);
+    return Split{rollouts.states.index_select(0, rows), rollouts.steps.index_select(0, rows),
+                 state_reward.index_select(0, rows), rollout_count};
+  };
+  return {split(held_state.logical_not(), count - held_rollouts), split(held_state, held_rollouts)};
+}
+
+// The held-out correlation, overall and per bucket of steps, logged.
+void evaluate_heldout(ValueNetwork& network, const Split& held, int steps, int64_t buckets,
+                      int64_t chunk_rows, ValueTrainingReport& report) {
+  const torch::Tensor prediction = predict_all(network, held, chunk_rows);
+  report.heldout_correlation = pearson(prediction, held.target);
+  report.buckets = bucket_reports(prediction, held, steps, buckets);
+  spdlog::info("held-out correlation of predicted value and realised reward: {:.3f} overall",
+               report.heldout_correlation);
+  for (const auto& b : report.buckets) {
+    spdlog::info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}", b.first_step,
+                 b.last_step, b.states, b.correlation, b.mse);
+  }
+}
+
+// Writes the checkpoint and its card.
+void write_value_network(const TrainContext& context, const ValueNetwork& network,
+                         const ValueTrainingReport& report) {
+  write_atomically(context.checkpoint, [&](const auto& tmp) { network.save(tmp); });
+  const std::string name = context.checkpoint.filename().string();
+  write_training_card(
+      context,
+      fmt::format("Card of the SVDD-MC value network {}: what it was trained for ([domain],\n"
+                  "[network], checked before use) and how well it predicts the reward of\n"
+                  "held-out rollouts ([results]; losses are mean squared errors in reward\n"
+                  "units, buckets are ranges of steps). [config.*] is the effective training\n"
+                  "configuration. Use it with value = {{ type = \"learned\", checkpoint = "
+                  "\"{}\" }}.",
+                  name, name),
+      network.card_toml() + "\n" + results_toml(network, report));
+  spdlog::info("wrote {} and {}", context.checkpoint.string(), report.card.string());
+}
+
+// Fits v(x_t, t) by mean squared error on the standardised reward, with a
+// constant learning rate; fills the report's losses.
+void fit(ValueNetwork& network, const Split& train, const Split& held, double scale,
+         const ValueTrainingParams& p, const TrainContext& context, const TrainingState& state,
+         ValueTrainingReport& report) {
+  const std::string device = context.build.device;
+  const int64_t chunk_rows = context.build.chunk_rows;
+  torch::optim::Adam optimizer(
+      network.parameters(),
+      torch::optim::AdamOptions(p.learning_rate).weight_decay(p.weight_decay));
+  EpochLoopOptions options;
+  options.epochs = p.epochs;
+  options.batch_size = p.batch_rows;
+  options.learning_rate = p.learning_rate;
+  options.cosine = false;
+  options.seed = context.seed;
+  EpochLoop loop(options, state, network.parameters(), optimizer, train.size());
+  loop.keep("initial_heldout_loss", report.initial_heldout_loss);
+  loop.keep("train_loss", report.train_loss);
+  loop.keep("heldout_loss", report.heldout_loss);
+  report.first_epoch = loop.restore();
+  if (report.first_epoch == 0) {
+    report.initial_heldout_loss = mse(predict_all(network, held, chunk_rows), held.target);
+  }
+  spdlog::info(
+      "network: {} parameters; held-out loss before training {:.4g} (reward variance "
+      "{:.4g})",
+      network.parameter_count(), report.initial_heldout_loss, report.heldout_variance);
+  // The MSE of the standardised target: well scaled for Adam whatever the
+  // reward's units; the losses reported are in reward units.
+  const double inverse_variance = 1.0 / (scale * scale);
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { network.train(on); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator&) {
+    torch::Tensor x = train.x.index_select(0, rows).to(device);
+    torch::Tensor steps = train.steps.index_select(0, rows).to(device);
+    torch::Tensor target = train.target.index_select(0, rows).to(device);
+    return torch::mse_loss(network.predict(x, steps), target) * inverse_variance;
+  };
+  hooks.end_epoch = [&](int64_t, double train_loss) {
+    const double held_loss = mse(predict_all(network, held, chunk_rows), held.target);
+    report.train_loss.push_back(train_loss * scale * scale);
+    report.heldout_loss.push_back(held_loss);
+    return EpochEnd{fmt::format(
+        " (standardised; {:.4g} in reward units), held-out loss {:.4g} "
+        "(R^2 {:.3f})",
+        report.train_loss.back(), held_loss, 1.0 - held_loss / report.heldout_variance)};
+  };
+  const EpochLoopResult result = loop.run(hooks);
+  report.training_seconds = result.seconds;
+  report.epochs = result.epochs;
+}
+
+void train_value(const ValueTrainingParams& p, const TrainContext& context) {
+  if (!context.registry) throw RuntimeFailure("value_network: the TrainContext has no registry");
+  const Registry& registry = *context.registry;
+  auto model = registry.make_model(p.model, context.build);
+  auto reward = registry.make_reward(p.reward, context.build, model->domain());
+  const int steps = model->num_steps();
+  const int64_t held_rollouts = heldout_rollouts(p, steps, context);
   // The learning rate is constant, so more epochs continue the same run.
   const TrainingState state =
       training_state(context, {"epochs"},
                      effective_text(registry, ComponentKind::model, "model", p.model) +
                          effective_text(registry, ComponentKind::reward, "reward", p.reward));
-  const auto rollouts_file = beside(context.checkpoint, ".rollouts.pt");
   check_training_state(state);  // refuses another configuration before any sampling
-  if (!context.resume) {
-    if (std::filesystem::exists(context.checkpoint)) {
-      spdlog::warn("replacing {} and its card (continue a training with --resume instead)",
-                   context.checkpoint.string());
-    }
-    std::filesystem::remove(rollouts_file);
+  if (!context.resume && std::filesystem::exists(context.checkpoint)) {
+    spdlog::warn("replacing {} and its card (continue a training with --resume instead)",
+                 context.checkpoint.string());
   }
   spdlog::info("training a value network for {} ({} steps)", p.model.type, steps);
 
   ValueTrainingReport report;
   report.checkpoint = context.checkpoint;
   report.card = card_path(context.checkpoint);
-
-  // Rollouts, labelled with their rewards.
-  std::optional<Rollouts> rollouts;
-  if (context.resume) rollouts = load_rollouts(rollouts_file, state.fingerprint);
-  if (rollouts) {
-    spdlog::info("loaded {} states of {} rollouts from {}", rollouts->states.size(0),
-                 rollouts->rewards.size(0), rollouts_file.string());
-  } else {
-    const auto start = std::chrono::steady_clock::now();
-    Cost cost;
-    auto checked = counted(*reward, model->domain(), cost, build.chunk_rows, p.reward.type);
-    rollouts = roll_out(*model, *checked, p, context.seed);
-    report.rollout_seconds = seconds_since(start);
-    save_rollouts(*rollouts, rollouts_file, state.fingerprint);
-  }
-
-  // Split by rollout: a rollout's states are all training or all held out.
-  torch::Tensor order =
-      torch::randperm(p.rollouts, stream_generator(context.seed, "split"), torch::kLong);
-  torch::Tensor held_rollout = torch::zeros({p.rollouts}, torch::kBool);
-  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
-  const torch::Tensor held_state = held_rollout.index_select(0, rollouts->rollout);
-  const torch::Tensor state_reward =
-      rollouts->rewards.index_select(0, rollouts->rollout).to(torch::kFloat);
-  auto split = [&](const torch::Tensor& mask, int64_t count) {
-    torch::Tensor rows = mask.nonzero().squeeze(1);
-    return Split{rollouts->states.index_select(0, rows), rollouts->steps.index_select(0, rows),
-                 state_reward.index_select(0, rows), count};
-  };
-  const Split train = split(held_state.logical_not(), p.rollouts - held_rollouts);
-  const Split held = split(held_state, held_rollouts);
+  const Rollouts rollouts = labelled_rollouts(p, context, state, *model, *reward, report);
+  const auto [train, held] = split_by_rollout(rollouts, p.rollouts, held_rollouts, context.seed);
   report.train_rollouts = train.rollouts;
   report.heldout_rollouts = held.rollouts;
   report.train_states = train.size();
@@ -353,80 +451,13 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
       "{:.4g}",
       train.size(), train.rollouts, held.size(), held.rollouts, mean, spread);
 
-  // The network and its optimiser, fresh or resumed.
   at::Generator init = stream_generator(context.seed, "init");
   ValueNetwork network(p.network, model->domain(), steps, init);
   network.set_target_scale(mean, scale);
-  network.to(build.device);
-  torch::optim::Adam optimizer(
-      network.parameters(),
-      torch::optim::AdamOptions(p.learning_rate).weight_decay(p.weight_decay));
-  EpochLoopOptions options;
-  options.epochs = p.epochs;
-  options.batch_size = p.batch_rows;
-  options.learning_rate = p.learning_rate;
-  options.cosine = false;
-  options.seed = context.seed;
-  EpochLoop loop(options, state, network.parameters(), optimizer, train.size());
-  loop.keep("initial_heldout_loss", report.initial_heldout_loss);
-  loop.keep("train_loss", report.train_loss);
-  loop.keep("heldout_loss", report.heldout_loss);
-  report.first_epoch = loop.restore();
-  if (report.first_epoch == 0) {
-    report.initial_heldout_loss = mse(predict_all(network, held, build.chunk_rows), held.target);
-  }
-  spdlog::info(
-      "network: {} parameters; held-out loss before training {:.4g} (reward variance "
-      "{:.4g})",
-      network.parameter_count(), report.initial_heldout_loss, report.heldout_variance);
-
-  const std::string device = build.device;
-  // The MSE of the standardised target: well scaled for Adam whatever the
-  // reward's units; the losses reported are in reward units.
-  const double inverse_variance = 1.0 / (scale * scale);
-  EpochLoopHooks hooks;
-  hooks.train_mode = [&](bool on) { network.train(on); };
-  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator&) {
-    torch::Tensor x = train.x.index_select(0, rows).to(device);
-    torch::Tensor steps = train.steps.index_select(0, rows).to(device);
-    torch::Tensor target = train.target.index_select(0, rows).to(device);
-    return torch::mse_loss(network.predict(x, steps), target) * inverse_variance;
-  };
-  hooks.end_epoch = [&](int64_t, double train_loss) {
-    const double held_loss = mse(predict_all(network, held, build.chunk_rows), held.target);
-    report.train_loss.push_back(train_loss * scale * scale);
-    report.heldout_loss.push_back(held_loss);
-    return EpochEnd{fmt::format(
-        " (standardised; {:.4g} in reward units), held-out loss {:.4g} "
-        "(R^2 {:.3f})",
-        report.train_loss.back(), held_loss, 1.0 - held_loss / report.heldout_variance)};
-  };
-  const EpochLoopResult result = loop.run(hooks);
-  report.training_seconds = result.seconds;
-  report.epochs = result.epochs;
-
-  const torch::Tensor prediction = predict_all(network, held, build.chunk_rows);
-  report.heldout_correlation = pearson(prediction, held.target);
-  report.buckets = bucket_reports(prediction, held, steps, p.time_buckets);
-  spdlog::info("held-out correlation of predicted value and realised reward: {:.3f} overall",
-               report.heldout_correlation);
-  for (const auto& b : report.buckets) {
-    spdlog::info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}", b.first_step,
-                 b.last_step, b.states, b.correlation, b.mse);
-  }
-  write_atomically(context.checkpoint, [&](const auto& tmp) { network.save(tmp); });
-  const std::string name = context.checkpoint.filename().string();
-  write_training_card(
-      context,
-      fmt::format("Card of the SVDD-MC value network {}: what it was trained for ([domain],\n"
-                  "[network], checked before use) and how well it predicts the reward of\n"
-                  "held-out rollouts ([results]; losses are mean squared errors in reward\n"
-                  "units, buckets are ranges of steps). [config.*] is the effective training\n"
-                  "configuration. Use it with value = {{ type = \"learned\", checkpoint = "
-                  "\"{}\" }}.",
-                  name, name),
-      network.card_toml() + "\n" + results_toml(network, report));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(), report.card.string());
+  network.to(context.build.device);
+  fit(network, train, held, scale, p, context, state, report);
+  evaluate_heldout(network, held, steps, p.time_buckets, context.build.chunk_rows, report);
+  write_value_network(context, network, report);
 }
 
 std::vector<double> doubles_of(const toml::node* node) {
