@@ -16,7 +16,7 @@
 #include "svdd/plugins/plugin_loader.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/run/runner.hpp"
-#include "svdd/training/value_training.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/util/process.hpp"
 #include "svdd/version.hpp"
 
@@ -31,14 +31,18 @@ Usage:
       summary.csv, summary.md, run.log.
   svdd run --resume DIR
       Continue an interrupted run without redoing its finished batches.
-  svdd train FILE.toml [--out CHECKPOINT] [--set key.path=value ...] [--resume]
-      Train a network and write CHECKPOINT NAME.pt with its card
-      NAME.card.toml. A file with [training] runs the trainer its type
-      names (a plugin's diffusion denoiser or reward oracle; see the
-      trainers in svdd list). A file with [value_training] trains an
-      SVDD-MC value network on rollouts of the pretrained model and also
-      writes NAME.resume.pt, which --resume continues; use it with
-      value = { type = "learned", checkpoint = "NAME.pt" }.
+  svdd train FILE.toml [--out CHECKPOINT] [--set key.path=value ...]
+                       [--resume] [--stop-after EPOCH]
+      Run the trainer that [training] type names (see the trainers in
+      svdd list: value_network for SVDD-MC, with [training.model] and
+      [training.reward]; a plugin's denoiser, oracle or classifier) and
+      write CHECKPOINT NAME.pt with its card NAME.card.toml. After every
+      epoch it keeps NAME.resume.pt (weights, optimiser, EMA, generators,
+      epoch); --resume continues from it as if never interrupted, and
+      refuses a state of another configuration naming the key that
+      differs. --stop-after ends after that epoch as if interrupted. Use a
+      value network with value = { type = "learned", checkpoint = "NAME.pt" }.
+      An old [value_training] file is refused with what to write instead.
   svdd list
       Plugins, components and each component's parameters with defaults.
   svdd --version
@@ -133,24 +137,24 @@ int run_command(const std::vector<std::string>& args) {
 }
 
 int train_command(const std::vector<std::string>& args) {
-  const Arguments a = parse_arguments(args, {"--out", "--set"}, {"--resume"});
+  const Arguments a = parse_arguments(args, {"--out", "--set", "--stop-after"}, {"--resume"});
   if (a.file.empty()) throw svdd::InputError("svdd train needs a training file (see svdd help)");
-  svdd::ValueTrainingOptions options;
+  svdd::TrainingOptions options;
   options.file = a.file;
   options.out = a.value("--out");
   options.overrides = a.all("--set");
   options.resume = a.flags.count("--resume") > 0;
-  Loaded loaded = load_components();
-  if (svdd::is_trainer_file(options.file)) {
-    if (options.resume) {
-      throw svdd::InputError(fmt::format(
-          "{}: --resume continues only [value_training] files; a [training] run starts afresh",
-          a.file));
+  if (const std::string stop = a.value("--stop-after"); !stop.empty()) {
+    try {
+      size_t used = 0;
+      options.stop_after_epoch = std::stoll(stop, &used);
+      if (used != stop.size() || options.stop_after_epoch < 1) throw std::invalid_argument(stop);
+    } catch (const std::logic_error&) {
+      throw svdd::InputError(fmt::format("--stop-after needs an epoch >= 1, not '{}'", stop));
     }
-    svdd::train_component({options.file, options.overrides, options.out}, loaded.registry);
-  } else {
-    svdd::train_value_network(options, loaded.registry);
   }
+  Loaded loaded = load_components();
+  svdd::train_component(options, loaded.registry);
   return 0;
 }
 

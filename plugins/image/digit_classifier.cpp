@@ -38,6 +38,7 @@
 #include "svdd/error.hpp"
 #include "svdd/io/png_image.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::image {
@@ -369,39 +370,40 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
   results.parameters = classifier.parameter_count();
   results.train_rows = n;
   results.test_rows = test.images.size(0);
-  classifier.set_training(false);
-  results.initial_test_loss = evaluate(classifier, test, build.chunk_rows).loss;
-  const int64_t steps_per_epoch = (n + p.batch_size - 1) / p.batch_size;
-  const int64_t total_steps = steps_per_epoch * p.epochs;
-  spdlog::info("classifier '{}': {} parameters; {} epochs of {} steps; test loss {:.4f}",
-               p.network.architecture, results.parameters, p.epochs, steps_per_epoch,
-               results.initial_test_loss);
-
   torch::optim::AdamW optimizer(
       classifier.parameters(),
       torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  const auto start = std::chrono::steady_clock::now();
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < p.epochs; ++epoch) {
-    classifier.set_training(true);
-    at::Generator generator = stream_generator(context.seed, "epoch", epoch);
-    const torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-    double epoch_loss = 0;
-    for (int64_t b = 0; b < n; b += p.batch_size, ++step) {
-      const torch::Tensor rows = order.slice(0, b, std::min(n, b + p.batch_size));
-      const torch::Tensor x = noised(
-          shifted(train.images.index_select(0, rows), p.shift, generator), p.noise, generator);
-      const torch::Tensor y = train.labels.index_select(0, rows).to(device);
-      const torch::Tensor loss = torch::nll_loss(classifier.log_probabilities(x), y);
-      optimizer_step(optimizer, loss, cosine_learning_rate(p.learning_rate, step, total_steps));
-      epoch_loss += loss.item<double>() * double(rows.size(0));
-    }
-    results.train_loss_per_epoch.push_back(epoch_loss / double(n));
-    results.epochs = epoch + 1;
-    spdlog::info("epoch {}/{}: train loss {:.4f} ({:.0f} s)", epoch + 1, p.epochs,
-                 results.train_loss_per_epoch.back(), seconds_since(start));
+  EpochLoopOptions loop_options;
+  loop_options.epochs = p.epochs;
+  loop_options.batch_size = p.batch_size;
+  loop_options.learning_rate = p.learning_rate;
+  loop_options.seed = context.seed;
+  EpochLoop loop(loop_options, training_state(context), classifier.parameters(), optimizer, n);
+  loop.keep("initial_test_loss", results.initial_test_loss);
+  loop.keep("train_loss", results.train_loss_per_epoch);
+  loop.keep("epochs", results.epochs);
+  if (loop.restore() == 0) {
+    classifier.set_training(false);
+    results.initial_test_loss = evaluate(classifier, test, build.chunk_rows).loss;
   }
-  results.training_seconds = seconds_since(start);
+  spdlog::info("classifier '{}': {} parameters; {} epochs of {} steps; test loss {:.4f}",
+               p.network.architecture, results.parameters, p.epochs,
+               (n + p.batch_size - 1) / p.batch_size, results.initial_test_loss);
+
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { classifier.set_training(on); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator& generator) {
+    const torch::Tensor x =
+        noised(shifted(train.images.index_select(0, rows), p.shift, generator), p.noise, generator);
+    const torch::Tensor y = train.labels.index_select(0, rows).to(device);
+    return torch::nll_loss(classifier.log_probabilities(x), y);
+  };
+  hooks.end_epoch = [&](int64_t epoch, double train_loss) {
+    results.train_loss_per_epoch.push_back(train_loss);
+    results.epochs = epoch + 1;
+    return EpochEnd{};
+  };
+  results.training_seconds = loop.run(hooks).seconds;
   classifier.set_training(false);
   const TestFigures figures = evaluate(classifier, test, build.chunk_rows);
   results.test_loss = figures.loss;

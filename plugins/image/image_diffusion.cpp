@@ -146,6 +146,7 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   options.seed = context.seed;
+  options.state = training_state(context);
   const GaussianTrainingHistory history =
       train_gaussian_denoiser(*net, train.images, validation.images, p.schedule.options, options);
   results.epochs = options.epochs;

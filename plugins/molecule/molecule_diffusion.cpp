@@ -163,6 +163,7 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   options.seed = context.seed;
+  options.state = training_state(context);
   const MaskedTrainingHistory history =
       train_masked_denoiser(*net, x_train, x_val, domain.mask_id, options);
   results.epochs = p.optimisation.epochs;

@@ -37,6 +37,7 @@
 #include "sequence_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
@@ -569,36 +570,48 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
     const double loss = ((pred - y_val) / sd).pow(2).mean().item<double>();
     return std::pair{loss, pearson(pred, y_val)};
   };
-  results.initial_validation_loss = validate().first;
-  const int64_t steps_per_epoch = (n + p.batch_size - 1) / p.batch_size;
-  const int64_t total_steps = steps_per_epoch * p.epochs;
-  spdlog::info("oracle: {} parameters; at most {} epochs of {} steps; validation loss {:.4f}",
-               results.parameters, p.epochs, steps_per_epoch, results.initial_validation_loss);
-
   torch::optim::AdamW optimizer(
       net->parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  const auto start = std::chrono::steady_clock::now();
+  EpochLoopOptions loop_options;
+  loop_options.epochs = p.epochs;
+  loop_options.batch_size = p.batch_size;
+  loop_options.learning_rate = p.learning_rate;
+  loop_options.seed = context.seed;
+  EpochLoop loop(loop_options, training_state(context), net->parameters(), optimizer, n);
+  // The best epoch's weights and buffers, in snapshot's order.
   State best = snapshot(net);
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < p.epochs; ++epoch) {
-    net->train();
-    at::Generator generator = stream_generator(context.seed, "epoch", epoch);
-    const torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-    double epoch_loss = 0;
-    for (int64_t b = 0; b < n; b += p.batch_size, ++step) {
-      const torch::Tensor rows = order.slice(0, b, std::min(n, b + p.batch_size));
-      const torch::Tensor x =
-          shifted(letters_one_hot(x_train.index_select(0, rows)), p.shift, generator).to(device);
-      const torch::Tensor z = z_train.index_select(0, rows).to(device);
-      // Each member regresses the target on its own (an ensemble, not one
-      // network of averaged outputs).
-      const torch::Tensor outputs = net->member_outputs(x);
-      const torch::Tensor loss = (outputs - z.unsqueeze(0)).pow(2).mean();
-      optimizer_step(optimizer, loss, cosine_learning_rate(p.learning_rate, step, total_steps));
-      epoch_loss += loss.item<double>() * double(rows.size(0));
-    }
+  std::vector<torch::Tensor> best_values;
+  for (const auto& item : best) best_values.push_back(item.second);
+  int64_t stopped_early = 0;
+  loop.keep("initial_validation_loss", results.initial_validation_loss);
+  loop.keep("train_loss", results.train_loss_per_epoch);
+  loop.keep("validation_loss", results.validation_loss_per_epoch);
+  loop.keep("validation_pearson", results.validation_pearson_per_epoch);
+  loop.keep("best_validation_pearson", results.validation_pearson);
+  loop.keep("best_epoch", results.best_epoch);
+  loop.keep("epochs", results.epochs);
+  loop.keep("stopped_early", stopped_early);
+  loop.keep("best", best_values);
+  loop.keep_buffers(net->buffers());
+  if (loop.restore() == 0) results.initial_validation_loss = validate().first;
+  spdlog::info("oracle: {} parameters; at most {} epochs of {} steps; validation loss {:.4f}",
+               results.parameters, p.epochs, (n + p.batch_size - 1) / p.batch_size,
+               results.initial_validation_loss);
+
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { on ? net->train() : net->eval(); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator& generator) {
+    const torch::Tensor x =
+        shifted(letters_one_hot(x_train.index_select(0, rows)), p.shift, generator).to(device);
+    const torch::Tensor z = z_train.index_select(0, rows).to(device);
+    // Each member regresses the target on its own (an ensemble, not one
+    // network of averaged outputs).
+    const torch::Tensor outputs = net->member_outputs(x);
+    return (outputs - z.unsqueeze(0)).pow(2).mean();
+  };
+  hooks.end_epoch = [&](int64_t epoch, double train_loss) {
     const auto [validation_loss, validation_r] = validate();
-    results.train_loss_per_epoch.push_back(epoch_loss / double(n));
+    results.train_loss_per_epoch.push_back(train_loss);
     results.validation_loss_per_epoch.push_back(validation_loss);
     results.validation_pearson_per_epoch.push_back(validation_r);
     results.epochs = epoch + 1;
@@ -607,17 +620,21 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
     if (better) {
       results.validation_pearson = validation_r;
       results.best_epoch = epoch + 1;
-      best = snapshot(net);
+      best_values.clear();
+      for (const auto& item : snapshot(net)) best_values.push_back(item.second);
     }
-    spdlog::info("epoch {}/{}: train loss {:.4f}, validation loss {:.4f}, r {:.4f}{} ({:.0f} s)",
-                 epoch + 1, p.epochs, epoch_loss / double(n), validation_loss, validation_r,
-                 better ? " (best)" : "", seconds_since(start));
+    EpochEnd end{fmt::format(", validation loss {:.4f}, r {:.4f}{}", validation_loss, validation_r,
+                             better ? " (best)" : "")};
     if (p.patience > 0 && epoch + 1 - results.best_epoch >= p.patience) {
       spdlog::info("no better validation r for {} epochs: stopping", p.patience);
-      break;
+      stopped_early = 1;
+      end.stop = true;
     }
-  }
-  results.training_seconds = seconds_since(start);
+    return end;
+  };
+  // A resumed run that had stopped early stays stopped.
+  if (!stopped_early) results.training_seconds = loop.run(hooks).seconds;
+  for (size_t i = 0; i < best.size(); ++i) best[i].second = best_values[i];
   restore(net, best);
   net->eval();
 

@@ -129,6 +129,7 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   options.seed = context.seed;
+  options.state = training_state(context);
   const MaskedTrainingHistory history =
       train_masked_denoiser(*net, x_train, x_val, kMaskId, options);
   results.initial_validation_nats_per_base = history.initial_validation_nats_per_token;

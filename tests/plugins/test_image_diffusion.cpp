@@ -12,6 +12,7 @@
 #include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
 #include "time_unet.hpp"
 #include "toy_fixture.hpp"
@@ -122,4 +123,49 @@ TEST_CASE("the committed MNIST model samples images with the data's ink") {
     CHECK_THROWS_WITH(load_unet(dir.path() / "lonely.pt", "cpu"),
                       Catch::Contains("lonely.card.toml"));
   }
+}
+
+namespace {
+
+// The weights (EMA ones) of a DDPM training of random images: straight
+// through `epochs`, or stopped after `stop_after` epochs and resumed.
+std::vector<at::Tensor> ddpm_weights(const std::filesystem::path& state_file, int64_t epochs,
+                                     int64_t stop_after) {
+  const at::Tensor x = at::rand({24, 1, 8, 8}, svdd::stream_generator(7, "images")) * 2 - 1;
+  UNetParams params;
+  params.base_channels = 8;
+  params.channel_multipliers = {1};
+  params.groups = 4;
+  params.dropout = 0.1;  // draws from the default generator, which resume restores
+  svdd::GaussianDiffusionOptions schedule;
+  schedule.train_steps = 50;
+  svdd::GaussianTrainingOptions options;
+  options.epochs = epochs;
+  options.batch_size = 8;
+  options.warmup_steps = 2;
+  options.ema_decay = 0.9;
+  options.validation_t_points = 2;
+  options.state.file = state_file;
+  options.state.fingerprint = "[training]\nkind = 'test'\n";
+  auto train = [&](bool resume, int64_t stop) {
+    at::manual_seed(11);
+    TimeUNet net(params, ImageShape{1, 8, 8});
+    options.state.resume = resume;
+    options.state.stop_after_epoch = stop;
+    svdd::train_gaussian_denoiser(net, x, x.slice(0, 0, 4), schedule, options);
+    return net.parameters();
+  };
+  if (stop_after == 0) return train(false, 0);
+  CHECK_THROWS_AS(train(false, stop_after), svdd::TrainingStopped);
+  return train(true, 0);
+}
+
+}  // namespace
+
+TEST_CASE("DDPM training resumed after an epoch gives the uninterrupted weights", "[resume]") {
+  svdd::test::TempDir dir;
+  const auto straight = ddpm_weights(dir.path() / "a.resume.pt", 3, 0);
+  const auto resumed = ddpm_weights(dir.path() / "b.resume.pt", 3, 2);
+  REQUIRE(straight.size() == resumed.size());
+  for (size_t i = 0; i < straight.size(); ++i) CHECK(at::equal(straight[i], resumed[i]));
 }

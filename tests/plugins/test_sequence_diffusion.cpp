@@ -20,6 +20,7 @@
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/masked_diffusion_training.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;
@@ -290,4 +291,57 @@ type = "sequence.gc_content"
 type = "pretrained"
 )");
   CHECK_THROWS_WITH(svdd::load_experiment(run, {}, registry), Contains("nowhere.pt"));
+}
+
+namespace {
+
+// The weights of an MDLM training of random tokens: straight through
+// `epochs`, or stopped after `stop_after` epochs and resumed from the state.
+std::vector<at::Tensor> mdlm_weights(const std::filesystem::path& state_file, int64_t epochs,
+                                     int64_t stop_after) {
+  const at::Tensor x = at::randint(0, 4, {40, 12}, svdd::stream_generator(7, "tokens"), at::kLong);
+  seq::ConvDenoiserParams params;
+  params.channels = 8;
+  params.dilations = {1, 2};
+  svdd::MaskedTrainingOptions options;
+  options.epochs = epochs;
+  options.batch_size = 16;
+  options.elbo_t_points = 2;
+  options.seed = 3;
+  options.state.file = state_file;
+  options.state.fingerprint = "[training]\nkind = 'test'\n";
+  auto train = [&](bool resume, int64_t stop) {
+    at::manual_seed(11);
+    seq::ConvDenoiser net(params, 5);
+    options.state.resume = resume;
+    options.state.stop_after_epoch = stop;
+    svdd::train_masked_denoiser(net, x, x.slice(0, 0, 8), 4, options);
+    return net.parameters();
+  };
+  if (stop_after == 0) return train(false, 0);
+  CHECK_THROWS_AS(train(false, stop_after), svdd::TrainingStopped);
+  return train(true, 0);
+}
+
+}  // namespace
+
+TEST_CASE("MDLM training resumed after an epoch gives the uninterrupted weights",
+          "[sequence][mdlm][resume]") {
+  svdd::test::TempDir dir;
+  const auto straight = mdlm_weights(dir.path() / "a.resume.pt", 3, 0);
+  const auto resumed = mdlm_weights(dir.path() / "b.resume.pt", 3, 1);
+  REQUIRE(straight.size() == resumed.size());
+  for (size_t i = 0; i < straight.size(); ++i) CHECK(at::equal(straight[i], resumed[i]));
+  // A state of another configuration is refused naming the key.
+  svdd::MaskedTrainingOptions options;
+  options.state.file = dir.path() / "b.resume.pt";
+  options.state.resume = true;
+  options.state.fingerprint = "[training]\nkind = 'other'\n";
+  seq::ConvDenoiserParams params;
+  params.channels = 8;
+  params.dilations = {1, 2};
+  seq::ConvDenoiser net(params, 5);
+  const at::Tensor x = at::zeros({4, 12}, at::kLong);
+  CHECK_THROWS_WITH(svdd::train_masked_denoiser(net, x, x, 4, options),
+                    Contains("training.kind was 'test', is now 'other'); nothing may change"));
 }

@@ -9,6 +9,7 @@
 
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
+#include "svdd/trainer.hpp"
 #include "svdd/training/value_network.hpp"
 #include "svdd/training/value_training.hpp"
 #include "toy_fixture.hpp"
@@ -32,13 +33,26 @@ type = "toy.token_count"
 token = "A"
 )";
 
+// A value-network training file: `experiment` as its [experiment] body,
+// `body` as the body of its [training] table, and `model_and_reward` ([model]
+// and [reward] tables as in a run file) nested as [training.model] and
+// [training.reward].
+std::string value_training_file(const std::string& experiment, const std::string& model_and_reward,
+                                const std::string& body) {
+  std::string nested = model_and_reward;
+  for (const std::string table : {"model", "reward"}) {
+    const auto at = nested.find("[" + table + "]");
+    if (at != std::string::npos) nested.replace(at, table.size() + 2, "[training." + table + "]");
+  }
+  return "[experiment]\n" + experiment + "[training]\ntype = \"value_network\"\n" + body + nested;
+}
+
 // A training file: seed 0, the toy above, and `value_training` as the body
-// of its [value_training] table. One thread: these networks are too small to
+// of its [training] table. One thread: these networks are too small to
 // gain from two, and libtorch's threads slow down badly when the tests share
 // the cores with other processes (ctest -j2).
 std::string training_file(const std::string& value_training) {
-  return "[experiment]\nseed = 0\nthreads = 1\n" + kModelAndReward + "[value_training]\n" +
-         value_training;
+  return value_training_file("seed = 0\nthreads = 1\n", kModelAndReward, value_training);
 }
 
 svdd::Registry core_registry() {
@@ -64,12 +78,13 @@ struct OneThread : KeepThreads {
 svdd::ValueTrainingReport train(const std::filesystem::path& file, const std::filesystem::path& out,
                                 bool resume = false, std::vector<std::string> overrides = {}) {
   KeepThreads keep;
-  svdd::ValueTrainingOptions options;
+  svdd::TrainingOptions options;
   options.file = file;
   options.out = out;
   options.resume = resume;
   options.overrides = std::move(overrides);
-  return svdd::train_value_network(options, core_registry());
+  svdd::train_component(options, core_registry());
+  return svdd::read_value_training_report(out);
 }
 
 // The network most tests use, trained once per process (about 4 s):
@@ -182,7 +197,7 @@ TEST_CASE("svdd train lowers the loss and writes the checkpoint and its card", "
   const std::string card = read_text(r.card);
   CHECK_THAT(card, Contains("[domain]") && Contains("name = 'toy.categorical'") &&
                        Contains("steps = 64") && Contains("[network]") &&
-                       Contains("[[results.buckets]]") && Contains("[config.value_training]") &&
+                       Contains("[[results.buckets]]") && Contains("[config.training]") &&
                        Contains("libtorch_version"));
 }
 
@@ -314,7 +329,7 @@ TEST_CASE("training files are read strictly", "[learned]") {
   SECTION("an unknown key names file, line, table and key") {
     auto file = dir.write("bad.toml", training_file("rollouts = 10\nepoch = 3\n"));
     CHECK_THAT(input_error([&] { train(file, dir.path() / "v.pt"); }),
-               Contains("bad.toml:15:1: [value_training] unknown key 'epoch'"));
+               Contains("bad.toml:7:1: [training] unknown key 'epoch'"));
   }
   SECTION("an unknown table") {
     auto file = dir.write("bad.toml", training_file("") + "[methods.svdd]\ntype = \"svdd\"\n");
@@ -324,14 +339,14 @@ TEST_CASE("training files are read strictly", "[learned]") {
   SECTION("a bad value, through --set") {
     auto file = dir.write("t.toml", training_file(""));
     CHECK_THAT(input_error([&] {
-                 train(file, dir.path() / "v.pt", false, {"value_training.holdout_fraction=1"});
+                 train(file, dir.path() / "v.pt", false, {"training.holdout_fraction=1"});
                }),
-               Contains("[value_training] holdout_fraction: must be in (0, 1)"));
+               Contains("[training] holdout_fraction: must be in (0, 1)"));
   }
   SECTION("more states per rollout than steps") {
     auto file = dir.write("t.toml", training_file("states_per_rollout = 65\n"));
     CHECK_THAT(input_error([&] { train(file, dir.path() / "v.pt"); }),
-               Contains("t.toml:14:1: [value_training] states_per_rollout: must be at most "
+               Contains("t.toml:6:1: [training] states_per_rollout: must be at most "
                         "the model's steps (64)"));
   }
   SECTION("--resume with nothing to resume") {
@@ -353,15 +368,15 @@ states_per_rollout = 16
 embedding = 4
 hidden = [32]
 )"));
-  const auto whole = train(file, dir.path() / "whole.pt", false, {"value_training.epochs=4"});
-  const auto first = train(file, dir.path() / "part.pt", false, {"value_training.epochs=2"});
+  const auto whole = train(file, dir.path() / "whole.pt", false, {"training.epochs=4"});
+  const auto first = train(file, dir.path() / "part.pt", false, {"training.epochs=2"});
   REQUIRE(std::filesystem::exists(dir.path() / "part.resume.pt"));
   CHECK_THAT(input_error([&] {
                train(file, dir.path() / "part.pt", true,
-                     {"value_training.epochs=4", "value_training.learning_rate=0.01"});
+                     {"training.epochs=4", "training.learning_rate=0.01"});
              }),
-             Contains("value_training.learning_rate was 0.001, is now 0.01"));
-  const auto resumed = train(file, dir.path() / "part.pt", true, {"value_training.epochs=4"});
+             Contains("training.learning_rate was 0.001, is now 0.01"));
+  const auto resumed = train(file, dir.path() / "part.pt", true, {"training.epochs=4"});
 
   CHECK(first.first_epoch == 0);
   CHECK(resumed.first_epoch == 2);
@@ -393,13 +408,12 @@ steps = 20
 [reward]
 type = "toy.position_reward"
 )";
-    const auto r = train(dir.write("gmm.toml", "[experiment]\nthreads = 1\n" + model + R"(
-[value_training]
+    const auto r = train(dir.write("gmm.toml", value_training_file("threads = 1\n", model, R"(
 rollouts = 200
 batch_size = 200
 states_per_rollout = 5
 epochs = 3
-)"),
+)")),
                          dir.path() / "gmm.pt");
     CHECK(r.train_states == 180 * 5);
     CHECK(r.heldout_loss.back() < r.initial_heldout_loss);
@@ -446,13 +460,12 @@ steps = 20
 [reward]
 type = "toy.position_reward"
 )";
-    train(dir.write("gmm.toml", "[experiment]\nthreads = 1\n" + model + R"(
-[value_training]
+    train(dir.write("gmm.toml", value_training_file("threads = 1\n", model, R"(
 rollouts = 200
 batch_size = 200
 states_per_rollout = 5
 epochs = 2
-)"),
+)")),
           dir.path() / "gmm.pt");
     svdd::Domain domain;
     domain.name = "toy.gmm";

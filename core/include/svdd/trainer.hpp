@@ -1,15 +1,16 @@
-// Trainers: `svdd train FILE.toml` for networks that a plugin defines (a
-// diffusion model's denoiser, a reward oracle). A training file has an
-// optional [experiment] table (seed, device, threads, chunk_rows, data_dir)
-// and a [training] table whose `type` names a registered trainer; the rest
-// of [training] is the trainer's parameters, read strictly like every
-// component table, plus `output`, the checkpoint to write. (A file with a
-// [value_training] table trains an SVDD-MC value network instead; see
-// value_training.hpp.)
+// Trainers: `svdd train FILE.toml` for every network svdd fits (a diffusion
+// model's denoiser, a reward oracle, an SVDD-MC value network). A training
+// file has an optional [experiment] table (seed, device, threads,
+// chunk_rows, data_dir) and a [training] table whose `type` names a
+// registered trainer; the rest of [training] is the trainer's parameters,
+// read strictly like every component table (nested components such as
+// [training.model] included), plus `output`, the checkpoint to write.
 //
 // A trainer writes the checkpoint TrainContext::checkpoint and, beside it,
 // a card (write_training_card) saying what was trained, on which data (with
 // the file's SHA-1), with which seed and configuration, and how well it did.
+// Trainers built on EpochLoop (training/epoch_loop.hpp) also keep
+// NAME.resume.pt after every epoch, which `svdd train --resume` continues.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -18,6 +19,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,26 +42,48 @@ struct TrainContext {
   std::filesystem::path training_file;  // absolute
   std::filesystem::path checkpoint;     // absolute: where to write the network
   std::string config_toml;              // the effective [config.*] tables, for the card
+  // What a resumed training must share with the one it continues: the
+  // effective [experiment] (without threads) and [training] (without
+  // output) tables as TOML text.
+  std::string fingerprint_toml;
+  bool resume = false;           // --resume: continue from NAME.resume.pt
+  int64_t stop_after_epoch = 0;  // --stop-after: end after this epoch as if interrupted (0: never)
+  // Builds the components a trainer's table nests ([training.model], ...).
+  const Registry* registry = nullptr;
+  // "file:line:col" of a key path ("training.epochs") of the training file,
+  // for a trainer's own refusals; the file's name when not set.
+  std::function<std::string(const std::string&)> locate;
 };
 
-// Options of `svdd train` for a [training] file.
+// Options of `svdd train`.
 struct TrainingOptions {
   std::filesystem::path file;
   std::vector<std::string> overrides;  // "key.path=value", as `svdd run --set`
   std::filesystem::path out;           // the checkpoint; empty: [training] output
+  bool resume = false;                 // continue from the checkpoint's NAME.resume.pt
+  int64_t stop_after_epoch = 0;        // end after this epoch as if interrupted (0: never)
 };
 
-// Whether `file` is a [training] file (else it is a [value_training] one).
-// Throws InputError when it cannot be read or parsed.
-SVDD_API bool is_trainer_file(const std::filesystem::path& file);
+// Thrown by a training loop that stops after TrainContext::stop_after_epoch
+// with its state saved; train_component reports it and returns.
+struct SVDD_API TrainingStopped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
-// Runs the trainer a [training] file names. Sets libtorch's CPU threads from
+// Refuses --resume for a trainer that keeps no resume state (InputError
+// naming the trainer); call it before any work.
+SVDD_API void refuse_resume(const TrainContext& context, const std::string& trainer);
+
+// Runs the trainer a [training] file names. An old [value_training] file is
+// refused with what to write instead. Sets libtorch's CPU threads from
 // [experiment] threads. Throws InputError for bad input (file, line, table
 // and key) and RuntimeFailure for failures while training.
 SVDD_API void train_component(const TrainingOptions& options, const Registry& registry);
 
 // "dir/NAME.pt" -> "dir/NAME.card.toml".
 SVDD_API std::filesystem::path card_path(const std::filesystem::path& checkpoint);
+// "dir/NAME.pt" -> "dir/NAME.resume.pt", the state --resume continues.
+SVDD_API std::filesystem::path resume_state_path(const std::filesystem::path& checkpoint);
 
 // The SHA-1 of a file's bytes as 40 hex digits (data provenance on cards).
 SVDD_API std::string file_sha1(const std::filesystem::path& file);

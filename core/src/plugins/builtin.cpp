@@ -16,6 +16,7 @@ void register_rollout_value(Registry&);
 void register_posterior_mean_value(Registry&);
 void register_exact_value(Registry&);
 void register_learned_value(Registry&);
+void register_value_training(Registry&);
 void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
 void register_composite_reward(Registry&);
@@ -35,6 +36,7 @@ void register_core_components(Registry& registry) {
   register_posterior_mean_value(registry);
   register_exact_value(registry);
   register_learned_value(registry);
+  register_value_training(registry);
   register_toy_categorical(registry);
   register_toy_gmm(registry);
   register_composite_reward(registry);

@@ -1,13 +1,14 @@
 #include "svdd/training/gaussian_diffusion_training.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
 
-#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
 
@@ -45,16 +46,6 @@ NoisedBatch noise_batch(const torch::Tensor& x0, const torch::Tensor& t, const t
   view[0] = x0.size(0);
   torch::Tensor ab = alpha_bar.index_select(0, t.to(torch::kLong)).to(x0.options()).view(view);
   return {ab.sqrt() * x0 + (1 - ab).sqrt() * eps, prediction == "x0" ? x0 : eps};
-}
-
-// Swaps the values of the network's weights and `other` (same shapes).
-void swap_weights(const std::vector<torch::Tensor>& weights, std::vector<torch::Tensor>& other) {
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < weights.size(); ++i) {
-    torch::Tensor kept = weights[i].detach().clone();
-    weights[i].detach().copy_(other[i]);
-    other[i] = kept;
-  }
 }
 
 }  // namespace
@@ -98,66 +89,54 @@ GaussianTrainingHistory train_gaussian_denoiser(TrainableGaussianDenoiser& denoi
   const std::vector<torch::Tensor> weights = denoiser.parameters();
   torch::optim::AdamW optimizer(
       weights, torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
-  std::vector<torch::Tensor> ema;
-  for (const auto& w : weights) ema.push_back(w.detach().clone());
-
   GaussianTrainingHistory history;
-  const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const int64_t total_steps = steps_per_epoch * o.epochs;
-  history.initial_validation_loss = gaussian_validation_loss(
-      denoiser, validation, schedule, o.validation_t_points, o.seed, o.chunk_rows);
-  spdlog::info("before training: validation loss {:.4f}; {} epochs of {} steps",
-               history.initial_validation_loss, o.epochs, steps_per_epoch);
-
-  const auto start = std::chrono::steady_clock::now();
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
-    denoiser.train(true);
-    at::Generator generator = stream_generator(o.seed, "epoch", epoch);
-    torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-    double epoch_loss = 0;
-    for (int64_t b = 0; b < n; b += o.batch_size, ++step) {
-      torch::Tensor rows = order.slice(0, b, std::min(n, b + o.batch_size));
-      const int64_t m = rows.size(0);
-      torch::Tensor x0 = x_train.index_select(0, rows);
-      torch::Tensor t = torch::randint(1, schedule.train_steps + 1, {m}, generator, torch::kFloat);
-      torch::Tensor eps = torch::randn(x0.sizes(), generator, torch::kFloat);
-      NoisedBatch batch = noise_batch(x0.to(o.device), t.to(o.device), eps.to(o.device), alpha_bar,
-                                      schedule.prediction);
-      torch::Tensor loss =
-          (denoiser.predict(batch.x_t, t.to(o.device)) - batch.target).pow(2).mean();
-      const double warm =
-          o.warmup_steps > 0 ? std::min(1.0, double(step + 1) / o.warmup_steps) : 1.0;
-      optimizer_step(optimizer, loss,
-                     cosine_learning_rate(o.learning_rate * warm, step, total_steps),
-                     /*clip_norm=*/1.0);
-      {
-        torch::NoGradGuard no_grad;
-        // Early on the average would be dominated by the random initial
-        // weights; the usual warm-up of the decay, min(d, (1+k)/(10+k)).
-        const double d = std::min(o.ema_decay, double(1 + step) / double(10 + step));
-        for (size_t i = 0; i < weights.size(); ++i) ema[i].mul_(d).add_(weights[i].detach(), 1 - d);
-      }
-      epoch_loss += loss.item<double>() * m;
-      if ((step + 1) % 50 == 0) {
-        spdlog::info("  epoch {} step {}/{}: loss {:.4f} ({:.0f} s)", epoch + 1, step + 1,
-                     total_steps, loss.item<double>(), seconds_since(start));
-      }
-    }
-    // The held-out loss of the averaged weights, which are the ones kept.
-    if (o.ema_decay > 0) swap_weights(weights, ema);
-    const double validation_loss = gaussian_validation_loss(
+  EpochLoopOptions loop_options;
+  loop_options.epochs = o.epochs;
+  loop_options.batch_size = o.batch_size;
+  loop_options.learning_rate = o.learning_rate;
+  loop_options.warmup_steps = o.warmup_steps;
+  loop_options.clip_norm = 1.0;
+  loop_options.ema_decay = o.ema_decay;
+  loop_options.log_every = 50;
+  loop_options.seed = o.seed;
+  EpochLoop loop(loop_options, o.state, weights, optimizer, n);
+  loop.keep("initial_validation", history.initial_validation_loss);
+  loop.keep("train_loss", history.train_loss_per_epoch);
+  loop.keep("validation", history.validation_loss_per_epoch);
+  if (loop.restore() == 0) {
+    history.initial_validation_loss = gaussian_validation_loss(
         denoiser, validation, schedule, o.validation_t_points, o.seed, o.chunk_rows);
-    if (o.ema_decay > 0) swap_weights(weights, ema);
-    history.train_loss_per_epoch.push_back(epoch_loss / n);
-    history.validation_loss_per_epoch.push_back(validation_loss);
-    spdlog::info("epoch {}/{}: train loss {:.4f}, validation loss {:.4f}, {:.0f} s", epoch + 1,
-                 o.epochs, epoch_loss / n, validation_loss, seconds_since(start));
   }
-  if (o.ema_decay > 0) swap_weights(weights, ema);
+  spdlog::info("before training: validation loss {:.4f}; {} epochs of {} steps",
+               history.initial_validation_loss, o.epochs, (n + o.batch_size - 1) / o.batch_size);
+
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { denoiser.train(on); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator& generator) {
+    const int64_t m = rows.size(0);
+    torch::Tensor x0 = x_train.index_select(0, rows);
+    torch::Tensor t = torch::randint(1, schedule.train_steps + 1, {m}, generator, torch::kFloat);
+    torch::Tensor eps = torch::randn(x0.sizes(), generator, torch::kFloat);
+    NoisedBatch batch = noise_batch(x0.to(o.device), t.to(o.device), eps.to(o.device), alpha_bar,
+                                    schedule.prediction);
+    return (denoiser.predict(batch.x_t, t.to(o.device)) - batch.target).pow(2).mean();
+  };
+  hooks.end_epoch = [&](int64_t, double train_loss) {
+    // The held-out loss of the averaged weights, which are the ones kept.
+    double validation_loss = 0;
+    loop.with_average([&] {
+      validation_loss = gaussian_validation_loss(denoiser, validation, schedule,
+                                                 o.validation_t_points, o.seed, o.chunk_rows);
+    });
+    history.train_loss_per_epoch.push_back(train_loss);
+    history.validation_loss_per_epoch.push_back(validation_loss);
+    return EpochEnd{fmt::format(", validation loss {:.4f}", validation_loss)};
+  };
+  const EpochLoopResult result = loop.run(hooks);
+  loop.use_average();
   denoiser.train(false);
-  history.steps = step;
-  history.seconds = seconds_since(start);
+  history.steps = result.steps;
+  history.seconds = result.seconds;
   return history;
 }
 

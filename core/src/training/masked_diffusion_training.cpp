@@ -1,13 +1,14 @@
 #include "svdd/training/masked_diffusion_training.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
 
-#include "svdd/util/seeding.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
 
@@ -50,50 +51,51 @@ MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& denoiser,
       denoiser.parameters(),
       torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
   MaskedTrainingHistory history;
-  const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const int64_t total_steps = steps_per_epoch * o.epochs;
-  history.initial_validation_nats_per_token = masked_validation_nats_per_token(
-      denoiser, validation, mask_id, o.elbo_t_points, o.seed, o.chunk_rows);
+  EpochLoopOptions loop_options;
+  loop_options.epochs = o.epochs;
+  loop_options.batch_size = o.batch_size;
+  loop_options.learning_rate = o.learning_rate;
+  loop_options.clip_norm = 1.0;
+  loop_options.log_every = 50;
+  loop_options.loss_unit = " nats/token";
+  loop_options.seed = o.seed;
+  EpochLoop loop(loop_options, o.state, denoiser.parameters(), optimizer, n);
+  loop.keep("initial_validation", history.initial_validation_nats_per_token);
+  loop.keep("train_loss", history.train_loss_per_epoch);
+  loop.keep("validation", history.validation_nats_per_token_per_epoch);
+  if (loop.restore() == 0) {
+    history.initial_validation_nats_per_token = masked_validation_nats_per_token(
+        denoiser, validation, mask_id, o.elbo_t_points, o.seed, o.chunk_rows);
+  }
   spdlog::info("before training: validation bound {:.4f} nats/token; {} epochs of {} steps",
-               history.initial_validation_nats_per_token, o.epochs, steps_per_epoch);
+               history.initial_validation_nats_per_token, o.epochs,
+               (n + o.batch_size - 1) / o.batch_size);
 
-  const auto start = std::chrono::steady_clock::now();
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
-    denoiser.train(true);
-    at::Generator generator = stream_generator(o.seed, "epoch", epoch);
-    torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-    double epoch_loss = 0;
-    for (int64_t b = 0; b < n; b += o.batch_size, ++step) {
-      torch::Tensor rows = order.slice(0, b, std::min(n, b + o.batch_size));
-      const int64_t m = rows.size(0);
-      torch::Tensor x0 = x_train.index_select(0, rows).to(o.device);
-      // Stratified t in [1e-3, 1): one shifted grid per batch lowers the
-      // variance of the bound's estimate.
-      torch::Tensor u =
-          (torch::rand({1}, generator) + torch::arange(m, torch::kFloat) / m).remainder(1.0);
-      torch::Tensor t = 1e-3 + (1 - 1e-3) * u;
-      torch::Tensor uniforms = torch::rand({m, length}, generator);
-      torch::Tensor loss = masked_diffusion_loss(denoiser, x0, t, mask_id, uniforms).mean() /
-                           static_cast<double>(length);
-      optimizer_step(optimizer, loss, cosine_learning_rate(o.learning_rate, step, total_steps),
-                     /*clip_norm=*/1.0);
-      epoch_loss += loss.item<double>() * m;
-      if ((step + 1) % 50 == 0) {
-        spdlog::info("  epoch {} step {}/{}: loss {:.4f} nats/token ({:.0f} s)", epoch + 1,
-                     step + 1, total_steps, loss.item<double>(), seconds_since(start));
-      }
-    }
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { denoiser.train(on); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator& generator) {
+    const int64_t m = rows.size(0);
+    torch::Tensor x0 = x_train.index_select(0, rows).to(o.device);
+    // Stratified t in [1e-3, 1): one shifted grid per batch lowers the
+    // variance of the bound's estimate.
+    torch::Tensor u =
+        (torch::rand({1}, generator) + torch::arange(m, torch::kFloat) / m).remainder(1.0);
+    torch::Tensor t = 1e-3 + (1 - 1e-3) * u;
+    torch::Tensor uniforms = torch::rand({m, length}, generator);
+    return masked_diffusion_loss(denoiser, x0, t, mask_id, uniforms).mean() /
+           static_cast<double>(length);
+  };
+  hooks.end_epoch = [&](int64_t, double train_loss) {
     const double bound = masked_validation_nats_per_token(denoiser, validation, mask_id,
                                                           o.elbo_t_points, o.seed, o.chunk_rows);
-    history.train_loss_per_epoch.push_back(epoch_loss / n);
+    history.train_loss_per_epoch.push_back(train_loss);
     history.validation_nats_per_token_per_epoch.push_back(bound);
-    spdlog::info("epoch {}/{}: train {:.4f}, validation bound {:.4f} nats/token, {:.0f} s",
-                 epoch + 1, o.epochs, epoch_loss / n, bound, seconds_since(start));
-  }
+    return EpochEnd{fmt::format(", validation bound {:.4f} nats/token", bound)};
+  };
+  const EpochLoopResult result = loop.run(hooks);
   denoiser.train(false);
-  history.steps = step;
-  history.seconds = seconds_since(start);
+  history.steps = result.steps;
+  history.seconds = result.seconds;
   return history;
 }
 

@@ -11,13 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/toml_config.hpp"
 #include "io/file_writing.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/util/seeding.hpp"
 #include "svdd/version.hpp"
-#include "config/toml_config.hpp"
 
 namespace svdd {
 
@@ -37,13 +37,21 @@ toml::table parse_training_file(const std::filesystem::path& file) {
 
 }  // namespace
 
-bool is_trainer_file(const std::filesystem::path& file) {
-  return parse_training_file(file).contains("training");
-}
-
 std::filesystem::path card_path(const std::filesystem::path& checkpoint) {
   std::filesystem::path p = checkpoint;
   return p.replace_extension(".card.toml");
+}
+
+std::filesystem::path resume_state_path(const std::filesystem::path& checkpoint) {
+  std::filesystem::path p = checkpoint;
+  return p.replace_extension(".resume.pt");
+}
+
+void refuse_resume(const TrainContext& context, const std::string& trainer) {
+  if (!context.resume) return;
+  throw InputError(fmt::format(
+      "{}: --resume: the trainer {} keeps no resume state; train it again without --resume",
+      context.training_file.string(), trainer));
 }
 
 std::string file_sha1(const std::filesystem::path& file) {
@@ -121,6 +129,15 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   const std::string name = options.file.string();
   const auto sources = SourceMap::of(root, name);
   for (const auto& assignment : options.overrides) apply_override(root, assignment);
+  if (root.contains("value_training")) {
+    // The form before value networks became a trainer like the others.
+    throw InputError(fmt::format(
+        "{}: [value_training] is the old form of a value-network training file; write "
+        "[training] type = \"value_network\" with the same keys (--set training.KEY), and move "
+        "[model] and [reward] to [training.model] and [training.reward] (see "
+        "experiments/pretrain/value_toy_categorical.toml)",
+        sources->locate("value_training")));
+  }
   for (auto&& [key, node] : root) {
     if (key.str() != "experiment" && key.str() != "training") {
       throw InputError(fmt::format(
@@ -175,13 +192,32 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   context.seed = settings.seed;
   context.training_file = file;
   context.checkpoint = checkpoint;
-  context.config_toml = section_text({"config", "experiment"},
-                                     write_params([&](ParamVisitor& v) { settings.visit(v); })) +
+  toml::table experiment = write_params([&](ParamVisitor& v) { settings.visit(v); });
+  context.config_toml = section_text({"config", "experiment"}, experiment) +
                         section_text({"config", "training"}, effective);
+  experiment.erase("threads");
+  toml::table resumed = effective;
+  resumed.erase("output");
+  context.fingerprint_toml =
+      section_text({"experiment"}, experiment) + section_text({"training"}, resumed);
+  context.resume = options.resume;
+  context.stop_after_epoch = options.stop_after_epoch;
+  context.registry = &registry;
+  context.locate = [sources](const std::string& path) { return sources->locate(path); };
+  if (options.resume && !std::filesystem::exists(resume_state_path(checkpoint))) {
+    throw InputError(fmt::format(
+        "--resume: no training state {} to continue (run `svdd train {}` without --resume to "
+        "start)",
+        resume_state_path(checkpoint).string(), name));
+  }
   std::filesystem::create_directories(checkpoint.parent_path());
-  spdlog::info("svdd {} (libtorch {}): {} -> {} ({} threads)", version(), torch_version(),
-               spec.type, checkpoint.string(), threads);
-  registry.train(spec, context);
+  spdlog::info("svdd {} (libtorch {}): {} -> {} ({} threads{})", version(), torch_version(),
+               spec.type, checkpoint.string(), threads, options.resume ? ", resuming" : "");
+  try {
+    registry.train(spec, context);
+  } catch (const TrainingStopped& stopped) {
+    spdlog::info("{}", stopped.what());
+  }
 }
 
 at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index) {

@@ -5,19 +5,15 @@
 // whose minimiser is E[r(x_0) | x_t], the soft value as alpha -> infinity.
 #include "svdd/training/value_training.hpp"
 
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "config/toml_config.hpp"
 #include "decoding/chunking.hpp"
@@ -25,14 +21,14 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/decoding/decoding_loop.hpp"
 #include "svdd/error.hpp"
+#include "svdd/training/epoch_loop.hpp"
 #include "svdd/training/value_network.hpp"
-#include "svdd/util/seeding.hpp"
-#include "svdd/version.hpp"
 
 namespace svdd {
 namespace {
 
 struct ValueTrainingParams {
+  ComponentSpec model, reward;
   int64_t rollouts = 2000;
   int64_t batch_size = 250;
   int64_t states_per_rollout = 0;
@@ -42,10 +38,15 @@ struct ValueTrainingParams {
   int64_t batch_rows = 512;
   double holdout_fraction = 0.1;
   int64_t time_buckets = 5;
-  std::string output;
   ValueNetworkParams network;
 
   void visit(ParamVisitor& v) {
+    v.field("model", model,
+            "the pretrained model to roll out, as a run file's [model] (must match the model "
+            "the value is used with)");
+    v.require(!model.type.empty(), "model", "missing: give [training.model] with a type");
+    v.field("reward", reward, "the reward whose value is learnt, as a run file's [reward]");
+    v.require(!reward.type.empty(), "reward", "missing: give [training.reward] with a type");
     v.field("rollouts", rollouts, "pretrained rollouts to label with their reward");
     v.require(rollouts >= 2, "rollouts", "must be at least 2 (some are held out)");
     v.field("batch_size", batch_size, "rollouts sampled together");
@@ -56,7 +57,7 @@ struct ValueTrainingParams {
     v.require(states_per_rollout >= 0, "states_per_rollout", "must be >= 0");
     v.field("epochs", epochs, "passes over the training states (may grow on --resume)");
     v.require(epochs >= 1, "epochs", "must be at least 1");
-    v.field("learning_rate", learning_rate, "Adam's learning rate");
+    v.field("learning_rate", learning_rate, "Adam's learning rate (constant)");
     v.require(learning_rate > 0, "learning_rate", "must be > 0");
     v.field("weight_decay", weight_decay, "Adam's L2 weight decay");
     v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
@@ -69,114 +70,9 @@ struct ValueTrainingParams {
     v.field("time_buckets", time_buckets,
             "equal ranges of steps over which the held-out correlation is reported");
     v.require(time_buckets >= 1, "time_buckets", "must be at least 1");
-    v.field("output", output,
-            "the checkpoint, relative to the training file's folder (default: the training "
-            "file's name with .pt); the card and resume state go beside it");
     network.visit(v);
   }
 };
-
-const std::vector<std::string> kTopLevel{"experiment", "model", "reward", "value_training"};
-
-// ---------------------------------------------------------------------------
-// The training file.
-
-struct TrainingFile {
-  std::filesystem::path file;
-  std::shared_ptr<const SourceMap> sources;
-  ExperimentSettings settings;
-  ComponentSpec model, reward;
-  ValueTrainingParams params;
-  std::filesystem::path checkpoint;
-  std::string effective_toml;  // [config.*] tables of the card
-  std::string fingerprint;     // the effective configuration without epochs and output
-};
-
-TrainingFile load_training_file(const ValueTrainingOptions& options, const Registry& registry) {
-  TrainingFile tf;
-  tf.file = options.file;
-  if (!std::filesystem::is_regular_file(tf.file)) {
-    throw InputError(fmt::format("training file not found: {}", tf.file.string()));
-  }
-  const std::string name = tf.file.string();
-  toml::table root;
-  try {
-    root = toml::parse_file(name);
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
-                                 e.source().begin.column, e.description()));
-  }
-  const auto base_dir = std::filesystem::absolute(tf.file).parent_path();
-  tf.sources = SourceMap::of(root, name);
-  for (const auto& assignment : options.overrides) apply_override(root, assignment);
-  for (auto&& [key, node] : root) {
-    if (std::find(kTopLevel.begin(), kTopLevel.end(), key.str()) == kTopLevel.end()) {
-      throw InputError(fmt::format("{}: unknown top-level key '{}' (known in a training file: {})",
-                                   tf.sources->locate(std::string(key.str())), key.str(),
-                                   fmt::join(kTopLevel, ", ")));
-    }
-  }
-  auto table_at = [&](const std::string& key, bool required) -> toml::table {
-    const toml::node* node = root.get(key);
-    if (!node) {
-      if (required) throw InputError(fmt::format("{}: missing [{}] table", name, key));
-      return {};
-    }
-    if (!node->is_table()) {
-      throw InputError(fmt::format("{}: '{}' must be a table", tf.sources->locate(key), key));
-    }
-    return *node->as_table();
-  };
-  auto origin = [&](const std::string& path) { return ConfigOrigin{tf.sources, path, base_dir}; };
-
-  table_at("model", true);
-  table_at("reward", true);
-  tf.model = component_spec_from(*root.get("model"), origin("model"));
-  tf.reward = component_spec_from(*root.get("reward"), origin("reward"));
-  tf.settings.data_dir = default_data_dir();
-  make_component_config(table_at("experiment", false), origin("experiment"))
-      ->read([&](ParamVisitor& v) { tf.settings.visit(v); });
-  make_component_config(table_at("value_training", false), origin("value_training"))
-      ->read([&](ParamVisitor& v) { tf.params.visit(v); });
-
-  if (!options.out.empty()) {
-    tf.checkpoint = std::filesystem::absolute(options.out);
-  } else if (!tf.params.output.empty()) {
-    tf.checkpoint = base_dir / tf.params.output;
-  } else {
-    tf.checkpoint = base_dir / tf.file.filename().replace_extension(".pt");
-  }
-  tf.checkpoint = tf.checkpoint.lexically_normal();
-  tf.params.output = tf.checkpoint.string();
-
-  auto effective = [&](ComponentKind kind, const ComponentSpec& spec) {
-    toml::table t = toml::parse(registry.effective_toml(kind, spec));
-    t.insert_or_assign("type", spec.type);
-    return t;
-  };
-  toml::table model = effective(ComponentKind::model, tf.model);
-  toml::table reward = effective(ComponentKind::reward, tf.reward);
-  toml::table experiment = write_params([&](ParamVisitor& v) { tf.settings.visit(v); });
-  toml::table training = write_params([&](ParamVisitor& v) { tf.params.visit(v); });
-  tf.effective_toml = section_text({"config", "experiment"}, experiment) +
-                      section_text({"config", "model"}, model) +
-                      section_text({"config", "reward"}, reward) +
-                      section_text({"config", "value_training"}, training);
-  // What a resumed run must share with the run it continues.
-  training.erase("epochs");
-  training.erase("output");
-  experiment.erase("threads");
-  tf.fingerprint = section_text({"experiment"}, experiment) + section_text({"model"}, model) +
-                   section_text({"reward"}, reward) + section_text({"value_training"}, training);
-  return tf;
-}
-
-// ---------------------------------------------------------------------------
-// Seeds, files, small statistics.
-
-// Every random stream (a rollout batch, the split, the initial weights, an
-// epoch's shuffle) has its own generator, so a resumed run draws what an
-// uninterrupted one would.
 
 std::filesystem::path beside(const std::filesystem::path& checkpoint, const std::string& suffix) {
   std::filesystem::path p = checkpoint;
@@ -202,34 +98,6 @@ double pearson(const torch::Tensor& a, const torch::Tensor& b) {
   return denominator > 0 ? (x * y).sum().item<double>() / denominator : NAN;
 }
 
-// "key.path" -> value text, for telling which setting changed.
-void flatten(const toml::table& table, const std::string& prefix,
-             std::map<std::string, std::string>& out) {
-  for (auto&& [key, node] : table) {
-    const std::string path = prefix + std::string(key.str());
-    if (const toml::table* sub = node.as_table()) {
-      flatten(*sub, path + ".", out);
-    } else {
-      std::ostringstream os;
-      node.visit([&](auto&& n) { os << n; });
-      out[path] = os.str();
-    }
-  }
-}
-
-std::string first_difference(const std::string& saved, const std::string& now) {
-  std::map<std::string, std::string> a, b;
-  flatten(toml::parse(saved), "", a);
-  flatten(toml::parse(now), "", b);
-  for (auto& [key, value] : b) a.try_emplace(key, "(unset)");
-  for (auto& [key, value] : a) {
-    auto it = b.find(key);
-    const std::string current = it == b.end() ? "(unset)" : it->second;
-    if (current != value) return fmt::format("{} was {}, is now {}", key, value, current);
-  }
-  return "";
-}
-
 // ---------------------------------------------------------------------------
 // Rollouts.
 
@@ -241,16 +109,16 @@ struct Rollouts {
   torch::Tensor rewards;  // [R] float64: r(x_0) of each rollout
 };
 
-Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const TrainingFile& tf) {
+Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const ValueTrainingParams& p,
+                  int64_t seed) {
   torch::NoGradGuard no_grad;
-  const auto& p = tf.params;
   const int steps = model.num_steps();
   const int64_t keep = p.states_per_rollout > 0 ? p.states_per_rollout : steps;
   std::vector<torch::Tensor> states, step_ids, rollout_ids, rewards;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t first = 0, batch = 0; first < p.rollouts; first += p.batch_size, ++batch) {
     const int64_t n = std::min(p.batch_size, p.rollouts - first);
-    at::Generator generator = stream_generator(tf.settings.seed, "rollouts", batch);
+    at::Generator generator = stream_generator(seed, "rollouts", batch);
     // Which steps of each rollout are kept: `keep` of the T, uniformly.
     torch::Tensor kept;
     if (keep < steps) {
@@ -312,103 +180,6 @@ std::optional<Rollouts> load_rollouts(const std::filesystem::path& file,
 }
 
 // ---------------------------------------------------------------------------
-// Training state (resume).
-
-struct History {
-  int64_t epoch = 0;  // epochs done
-  double initial_heldout_loss = NAN;
-  std::vector<double> train_loss, heldout_loss;
-};
-
-// Archive keys may not contain dots.
-std::string archive_key(std::string name) {
-  std::replace(name.begin(), name.end(), '.', '/');
-  return "network/" + name;
-}
-
-void save_state(const std::filesystem::path& file, const std::string& fingerprint,
-                const History& history, const ValueNetwork& network,
-                torch::optim::Optimizer& optimizer) {
-  write_atomically(file, [&](const std::filesystem::path& tmp) {
-    torch::serialize::OutputArchive archive;
-    archive.write("fingerprint", text_tensor(fingerprint));
-    archive.write("epoch", torch::tensor(history.epoch, torch::kLong));
-    archive.write("initial_heldout_loss",
-                  torch::tensor(history.initial_heldout_loss, torch::kDouble));
-    archive.write("train_loss", torch::tensor(history.train_loss, torch::kDouble));
-    archive.write("heldout_loss", torch::tensor(history.heldout_loss, torch::kDouble));
-    for (const auto& [name, tensor] : network.named_state()) {
-      archive.write(archive_key(name), tensor.detach());
-    }
-    torch::serialize::OutputArchive optimizer_archive;
-    optimizer.save(optimizer_archive);
-    archive.write("optimizer", optimizer_archive);
-    archive.save_to(tmp.string());
-  });
-}
-
-std::vector<double> to_vector(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kCPU, torch::kDouble).contiguous();
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
-}
-
-// The saved training state, after checking it continues this configuration.
-torch::serialize::InputArchive open_state(const std::filesystem::path& file,
-                                          const std::string& fingerprint, const TrainingFile& tf,
-                                          const std::string& device) {
-  if (!std::filesystem::exists(file)) {
-    throw InputError(fmt::format(
-        "--resume: no training state {} to continue (run `svdd train {}` without --resume to "
-        "start)",
-        file.string(), tf.file.string()));
-  }
-  torch::serialize::InputArchive archive;
-  std::string saved_text;
-  try {
-    archive.load_from(file.string(), torch::Device(device));
-    torch::Tensor saved;
-    archive.read("fingerprint", saved);
-    saved_text = tensor_text(saved);
-  } catch (const c10::Error& e) {
-    throw InputError(fmt::format("--resume: cannot read the training state {}: {}", file.string(),
-                                 e.what_without_backtrace()));
-  }
-  if (saved_text != fingerprint) {
-    throw InputError(fmt::format(
-        "--resume: {} was trained with another configuration ({}); only value_training.epochs "
-        "and experiment.threads may change on resume",
-        file.string(), first_difference(saved_text, fingerprint)));
-  }
-  return archive;
-}
-
-History load_state(const std::filesystem::path& file, const std::string& fingerprint,
-                   const TrainingFile& tf, ValueNetwork& network,
-                   torch::optim::Optimizer& optimizer, const std::string& device) {
-  torch::serialize::InputArchive archive = open_state(file, fingerprint, tf, device);
-  History history;
-  try {
-    torch::Tensor epoch, initial, train_loss, heldout_loss;
-    archive.read("epoch", epoch);
-    archive.read("initial_heldout_loss", initial);
-    archive.read("train_loss", train_loss);
-    archive.read("heldout_loss", heldout_loss);
-    history.epoch = epoch.item<int64_t>();
-    history.initial_heldout_loss = initial.item<double>();
-    history.train_loss = to_vector(train_loss);
-    history.heldout_loss = to_vector(heldout_loss);
-    for (auto& [name, tensor] : network.named_state()) archive.read(archive_key(name), tensor);
-    torch::serialize::InputArchive optimizer_archive;
-    archive.read("optimizer", optimizer_archive);
-    optimizer.load(optimizer_archive);
-  } catch (const c10::Error& e) {
-    throw InputError(fmt::format("--resume: cannot read the training state {}: {}", file.string(),
-                                 e.what_without_backtrace()));
-  }
-  return history;
-}
-
-// ---------------------------------------------------------------------------
 // Fitting and evaluation.
 
 struct Split {
@@ -430,31 +201,6 @@ double mse(const torch::Tensor& prediction, const torch::Tensor& target) {
   return (prediction - target.to(torch::kDouble)).pow(2).mean().item<double>();
 }
 
-// One pass over the training states in a shuffled order; the mean squared
-// error in reward units.
-double train_epoch(ValueNetwork& network, torch::optim::Optimizer& optimizer, const Split& train,
-                   int64_t epoch, const TrainingFile& tf, double scale, const std::string& device) {
-  network.train(true);
-  at::Generator generator = stream_generator(tf.settings.seed, "epoch", epoch);
-  torch::Tensor order = torch::randperm(train.size(), generator, torch::kLong);
-  const double inverse_variance = 1.0 / (scale * scale);
-  double total = 0.0;
-  for (int64_t b = 0; b < train.size(); b += tf.params.batch_rows) {
-    torch::Tensor rows = order.slice(0, b, std::min(train.size(), b + tf.params.batch_rows));
-    torch::Tensor x = train.x.index_select(0, rows).to(device);
-    torch::Tensor steps = train.steps.index_select(0, rows).to(device);
-    torch::Tensor target = train.target.index_select(0, rows).to(device);
-    // The MSE of the standardised target: well scaled for Adam whatever the
-    // reward's units.
-    torch::Tensor loss = torch::mse_loss(network.predict(x, steps), target) * inverse_variance;
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    total += loss.item<double>() * rows.size(0);
-  }
-  return total / train.size() * scale * scale;
-}
-
 std::vector<ValueBucketReport> bucket_reports(const torch::Tensor& prediction, const Split& held,
                                               int steps, int64_t buckets) {
   // Step s in [1, T] falls in bucket floor((s - 1) * buckets / T).
@@ -474,18 +220,10 @@ std::vector<ValueBucketReport> bucket_reports(const torch::Tensor& prediction, c
   return out;
 }
 
-void write_card(const std::filesystem::path& file, const TrainingFile& tf,
-                const ValueNetwork& network, const ValueTrainingReport& report) {
-  toml::table top;
-  top.insert("checkpoint", report.checkpoint.filename().string());
-  top.insert("training_file", std::filesystem::absolute(tf.file).lexically_normal().string());
-  top.insert("seed", tf.settings.seed);
-  top.insert("svdd_version", version());
-  top.insert("libtorch_version", torch_version());
-  top.insert("written", utc_now_text());
-
+std::string results_toml(const ValueNetwork& network, const ValueTrainingReport& report) {
   toml::table results;
   results.insert("epochs", report.epochs);
+  results.insert("resumed_after_epoch", report.first_epoch);
   results.insert("network_parameters", network.parameter_count());
   results.insert("train_rollouts", report.train_rollouts);
   results.insert("heldout_rollouts", report.heldout_rollouts);
@@ -511,43 +249,24 @@ void write_card(const std::filesystem::path& file, const TrainingFile& tf,
                                   {"mse", b.mse}});
   }
   results.insert("buckets", buckets);
-
-  std::ostringstream head;
-  head << top;
-  std::ofstream out(file);
-  out << fmt::format(
-             "# Card of the SVDD-MC value network {}: what it was trained for ([domain],\n"
-             "# [network], checked before use) and how well it predicts the reward of\n"
-             "# held-out rollouts ([results]; losses are mean squared errors in reward\n"
-             "# units, buckets are ranges of steps). [config.*] is the effective training\n"
-             "# configuration. Use it with value = {{ type = \"learned\", checkpoint = \"{}\" "
-             "}}.\n\n",
-             report.checkpoint.filename().string(), report.checkpoint.string())
-      << head.str() << "\n\n"
-      << network.card_toml() << "\n"
-      << section_text({"results"}, results) << tf.effective_toml;
-  out.close();
-  if (!out) throw RuntimeFailure(fmt::format("cannot write {}", file.string()));
+  return section_text({"results"}, results);
 }
 
-}  // namespace
+// The effective table of a nested component, for the fingerprint.
+std::string effective_text(const Registry& registry, ComponentKind kind, const std::string& name,
+                           const ComponentSpec& spec) {
+  toml::table t = toml::parse(registry.effective_toml(kind, spec));
+  t.insert_or_assign("type", spec.type);
+  return section_text({name}, t);
+}
 
-ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
-                                        const Registry& registry) {
-  const TrainingFile tf = load_training_file(options, registry);
-  const auto& p = tf.params;
-  const auto& settings = tf.settings;
-  settings.check_device();
-  BuildContext build;
-  build.device = settings.device;
-  build.chunk_rows = settings.chunk_rows;
-  build.data_dir = settings.data_dir;
-  auto model = registry.make<ComponentKind::model>(tf.model, build);
-  auto reward = registry.make<ComponentKind::reward>(tf.reward, build, model->domain());
-  const int steps = model->num_steps();
+// Refuses settings that do not fit the model's steps; the number of
+// held-out rollouts.
+int64_t heldout_rollouts(const ValueTrainingParams& p, int steps, const TrainContext& context) {
   auto refuse = [&](const std::string& key, const std::string& message) {
-    throw InputError(fmt::format("{}: [value_training] {}: {}",
-                                 tf.sources->locate("value_training." + key), key, message));
+    const std::string where =
+        context.locate ? context.locate("training." + key) : context.training_file.string();
+    throw InputError(fmt::format("{}: [training] {}: {}", where, key, message));
   };
   if (p.time_buckets > steps) {
     refuse("time_buckets", fmt::format("must be at most the model's steps ({})", steps));
@@ -561,60 +280,158 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
   if (held_rollouts >= p.rollouts) {
     refuse("holdout_fraction", fmt::format("holds out all {} rollouts", p.rollouts));
   }
+  return held_rollouts;
+}
 
-  const int64_t threads = settings.apply_threads();
-  std::filesystem::create_directories(tf.checkpoint.parent_path());
-  const auto card_file = card_path(tf.checkpoint);
-  const auto state_file = beside(tf.checkpoint, ".resume.pt");
-  const auto rollouts_file = beside(tf.checkpoint, ".rollouts.pt");
-  if (options.resume) {
-    open_state(state_file, tf.fingerprint, tf, settings.device);  // refuses before any work
-  } else {
-    if (std::filesystem::exists(tf.checkpoint)) {
-      spdlog::warn("replacing {} and its card (continue a training with --resume instead)",
-                   tf.checkpoint.string());
+// The labelled rollouts: reloaded on --resume, else sampled and saved.
+Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& context,
+                           const TrainingState& state, DiffusionModel& model, RewardOracle& reward,
+                           ValueTrainingReport& report) {
+  const auto file = beside(context.checkpoint, ".rollouts.pt");
+  if (context.resume) {
+    if (std::optional<Rollouts> loaded = load_rollouts(file, state.fingerprint)) {
+      spdlog::info("loaded {} states of {} rollouts from {}", loaded->states.size(0),
+                   loaded->rewards.size(0), file.string());
+      return *loaded;
     }
-    std::filesystem::remove(state_file);
-    std::filesystem::remove(rollouts_file);
+  } else {
+    std::filesystem::remove(file);
   }
-  spdlog::info("svdd {} (libtorch {}): training a value network for {} ({} steps), {} threads",
-               version(), torch_version(), tf.model.type, steps, threads);
+  const auto start = std::chrono::steady_clock::now();
+  Cost cost;
+  auto checked = counted(reward, model.domain(), cost, context.build.chunk_rows, p.reward.type);
+  Rollouts rollouts = roll_out(model, *checked, p, context.seed);
+  report.rollout_seconds = seconds_since(start);
+  save_rollouts(rollouts, file, state.fingerprint);
+  return rollouts;
+}
+
+// Split by rollout: a rollout's states are all training or all held out.
+std::pair<Split, Split> split_by_rollout(const Rollouts& rollouts, int64_t count,
+                                         int64_t held_rollouts, int64_t seed) {
+  torch::Tensor order = torch::randperm(count, stream_generator(seed, "split"), torch::kLong);
+  torch::Tensor held_rollout = torch::zeros({count}, torch::kBool);
+  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
+  const torch::Tensor held_state = held_rollout.index_select(0, rollouts.rollout);
+  const torch::Tensor state_reward =
+      rollouts.rewards.index_select(0, rollouts.rollout).to(torch::kFloat);
+  auto split = [&](const torch::Tensor& mask, int64_t rollout_count) {
+    torch::Tensor rows = mask.nonzero().squeeze(1);
+    return Split{rollouts.states.index_select(0, rows), rollouts.steps.index_select(0, rows),
+                 state_reward.index_select(0, rows), rollout_count};
+  };
+  return {split(held_state.logical_not(), count - held_rollouts), split(held_state, held_rollouts)};
+}
+
+// The held-out correlation, overall and per bucket of steps, logged.
+void evaluate_heldout(ValueNetwork& network, const Split& held, int steps, int64_t buckets,
+                      int64_t chunk_rows, ValueTrainingReport& report) {
+  const torch::Tensor prediction = predict_all(network, held, chunk_rows);
+  report.heldout_correlation = pearson(prediction, held.target);
+  report.buckets = bucket_reports(prediction, held, steps, buckets);
+  spdlog::info("held-out correlation of predicted value and realised reward: {:.3f} overall",
+               report.heldout_correlation);
+  for (const auto& b : report.buckets) {
+    spdlog::info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}", b.first_step,
+                 b.last_step, b.states, b.correlation, b.mse);
+  }
+}
+
+// Writes the checkpoint and its card.
+void write_value_network(const TrainContext& context, const ValueNetwork& network,
+                         const ValueTrainingReport& report) {
+  write_atomically(context.checkpoint, [&](const auto& tmp) { network.save(tmp); });
+  const std::string name = context.checkpoint.filename().string();
+  write_training_card(
+      context,
+      fmt::format("Card of the SVDD-MC value network {}: what it was trained for ([domain],\n"
+                  "[network], checked before use) and how well it predicts the reward of\n"
+                  "held-out rollouts ([results]; losses are mean squared errors in reward\n"
+                  "units, buckets are ranges of steps). [config.*] is the effective training\n"
+                  "configuration. Use it with value = {{ type = \"learned\", checkpoint = "
+                  "\"{}\" }}.",
+                  name, name),
+      network.card_toml() + "\n" + results_toml(network, report));
+  spdlog::info("wrote {} and {}", context.checkpoint.string(), report.card.string());
+}
+
+// Fits v(x_t, t) by mean squared error on the standardised reward, with a
+// constant learning rate; fills the report's losses.
+void fit(ValueNetwork& network, const Split& train, const Split& held, double scale,
+         const ValueTrainingParams& p, const TrainContext& context, const TrainingState& state,
+         ValueTrainingReport& report) {
+  const std::string device = context.build.device;
+  const int64_t chunk_rows = context.build.chunk_rows;
+  torch::optim::Adam optimizer(
+      network.parameters(),
+      torch::optim::AdamOptions(p.learning_rate).weight_decay(p.weight_decay));
+  EpochLoopOptions options;
+  options.epochs = p.epochs;
+  options.batch_size = p.batch_rows;
+  options.learning_rate = p.learning_rate;
+  options.cosine = false;
+  options.seed = context.seed;
+  EpochLoop loop(options, state, network.parameters(), optimizer, train.size());
+  loop.keep("initial_heldout_loss", report.initial_heldout_loss);
+  loop.keep("train_loss", report.train_loss);
+  loop.keep("heldout_loss", report.heldout_loss);
+  report.first_epoch = loop.restore();
+  if (report.first_epoch == 0) {
+    report.initial_heldout_loss = mse(predict_all(network, held, chunk_rows), held.target);
+  }
+  spdlog::info(
+      "network: {} parameters; held-out loss before training {:.4g} (reward variance "
+      "{:.4g})",
+      network.parameter_count(), report.initial_heldout_loss, report.heldout_variance);
+  // The MSE of the standardised target: well scaled for Adam whatever the
+  // reward's units; the losses reported are in reward units.
+  const double inverse_variance = 1.0 / (scale * scale);
+  EpochLoopHooks hooks;
+  hooks.train_mode = [&](bool on) { network.train(on); };
+  hooks.batch_loss = [&](const torch::Tensor& rows, at::Generator&) {
+    torch::Tensor x = train.x.index_select(0, rows).to(device);
+    torch::Tensor steps = train.steps.index_select(0, rows).to(device);
+    torch::Tensor target = train.target.index_select(0, rows).to(device);
+    return torch::mse_loss(network.predict(x, steps), target) * inverse_variance;
+  };
+  hooks.end_epoch = [&](int64_t, double train_loss) {
+    const double held_loss = mse(predict_all(network, held, chunk_rows), held.target);
+    report.train_loss.push_back(train_loss * scale * scale);
+    report.heldout_loss.push_back(held_loss);
+    return EpochEnd{fmt::format(
+        " (standardised; {:.4g} in reward units), held-out loss {:.4g} "
+        "(R^2 {:.3f})",
+        report.train_loss.back(), held_loss, 1.0 - held_loss / report.heldout_variance)};
+  };
+  const EpochLoopResult result = loop.run(hooks);
+  report.training_seconds = result.seconds;
+  report.epochs = result.epochs;
+}
+
+void train_value(const ValueTrainingParams& p, const TrainContext& context) {
+  if (!context.registry) throw RuntimeFailure("value_network: the TrainContext has no registry");
+  const Registry& registry = *context.registry;
+  auto model = registry.make<ComponentKind::model>(p.model, context.build);
+  auto reward = registry.make<ComponentKind::reward>(p.reward, context.build, model->domain());
+  const int steps = model->num_steps();
+  const int64_t held_rollouts = heldout_rollouts(p, steps, context);
+  // The learning rate is constant, so more epochs continue the same run.
+  const TrainingState state =
+      training_state(context, {"epochs"},
+                     effective_text(registry, ComponentKind::model, "model", p.model) +
+                         effective_text(registry, ComponentKind::reward, "reward", p.reward));
+  check_training_state(state);  // refuses another configuration before any sampling
+  if (!context.resume && std::filesystem::exists(context.checkpoint)) {
+    spdlog::warn("replacing {} and its card (continue a training with --resume instead)",
+                 context.checkpoint.string());
+  }
+  spdlog::info("training a value network for {} ({} steps)", p.model.type, steps);
 
   ValueTrainingReport report;
-  report.checkpoint = tf.checkpoint;
-  report.card = card_file;
-
-  // Rollouts, labelled with their rewards.
-  std::optional<Rollouts> rollouts;
-  if (options.resume) rollouts = load_rollouts(rollouts_file, tf.fingerprint);
-  if (rollouts) {
-    spdlog::info("loaded {} states of {} rollouts from {}", rollouts->states.size(0),
-                 rollouts->rewards.size(0), rollouts_file.string());
-  } else {
-    const auto start = std::chrono::steady_clock::now();
-    Cost cost;
-    auto checked = counted(*reward, model->domain(), cost, settings.chunk_rows, tf.reward.type);
-    rollouts = roll_out(*model, *checked, tf);
-    report.rollout_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    save_rollouts(*rollouts, rollouts_file, tf.fingerprint);
-  }
-
-  // Split by rollout: a rollout's states are all training or all held out.
-  torch::Tensor order =
-      torch::randperm(p.rollouts, stream_generator(settings.seed, "split"), torch::kLong);
-  torch::Tensor held_rollout = torch::zeros({p.rollouts}, torch::kBool);
-  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
-  const torch::Tensor held_state = held_rollout.index_select(0, rollouts->rollout);
-  const torch::Tensor state_reward =
-      rollouts->rewards.index_select(0, rollouts->rollout).to(torch::kFloat);
-  auto split = [&](const torch::Tensor& mask, int64_t count) {
-    torch::Tensor rows = mask.nonzero().squeeze(1);
-    return Split{rollouts->states.index_select(0, rows), rollouts->steps.index_select(0, rows),
-                 state_reward.index_select(0, rows), count};
-  };
-  const Split train = split(held_state.logical_not(), p.rollouts - held_rollouts);
-  const Split held = split(held_state, held_rollouts);
+  report.checkpoint = context.checkpoint;
+  report.card = card_path(context.checkpoint);
+  const Rollouts rollouts = labelled_rollouts(p, context, state, *model, *reward, report);
+  const auto [train, held] = split_by_rollout(rollouts, p.rollouts, held_rollouts, context.seed);
   report.train_rollouts = train.rollouts;
   report.heldout_rollouts = held.rollouts;
   report.train_states = train.size();
@@ -635,62 +452,73 @@ ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
       "{:.4g}",
       train.size(), train.rollouts, held.size(), held.rollouts, mean, spread);
 
-  // The network and its optimiser, fresh or resumed.
-  at::Generator init = stream_generator(settings.seed, "init");
+  at::Generator init = stream_generator(context.seed, "init");
   ValueNetwork network(p.network, model->domain(), steps, init);
   network.set_target_scale(mean, scale);
-  network.to(settings.device);
-  torch::optim::Adam optimizer(
-      network.parameters(),
-      torch::optim::AdamOptions(p.learning_rate).weight_decay(p.weight_decay));
-  History history;
-  if (options.resume) {
-    history = load_state(state_file, tf.fingerprint, tf, network, optimizer, settings.device);
-    spdlog::info("resuming after epoch {} of {}", history.epoch, p.epochs);
-  } else {
-    history.initial_heldout_loss =
-        mse(predict_all(network, held, settings.chunk_rows), held.target);
-  }
-  report.first_epoch = history.epoch;
-  spdlog::info(
-      "network: {} parameters; held-out loss before training {:.4g} (reward variance "
-      "{:.4g})",
-      network.parameter_count(), history.initial_heldout_loss, report.heldout_variance);
+  network.to(context.build.device);
+  fit(network, train, held, scale, p, context, state, report);
+  evaluate_heldout(network, held, steps, p.time_buckets, context.build.chunk_rows, report);
+  write_value_network(context, network, report);
+}
 
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t epoch = history.epoch; epoch < p.epochs; ++epoch) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    const double train_loss =
-        train_epoch(network, optimizer, train, epoch, tf, scale, settings.device);
-    const double held_loss = mse(predict_all(network, held, settings.chunk_rows), held.target);
-    history.epoch = epoch + 1;
-    history.train_loss.push_back(train_loss);
-    history.heldout_loss.push_back(held_loss);
-    save_state(state_file, tf.fingerprint, history, network, optimizer);
-    spdlog::info(
-        "epoch {}/{}: train loss {:.4g}, held-out loss {:.4g} (R^2 {:.3f}), {:.1f} s", epoch + 1,
-        p.epochs, train_loss, held_loss, 1.0 - held_loss / report.heldout_variance,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
+std::vector<double> doubles_of(const toml::node* node) {
+  std::vector<double> out;
+  if (const toml::array* array = node ? node->as_array() : nullptr) {
+    for (const auto& v : *array) out.push_back(v.value_or(double(NAN)));
   }
-  report.training_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report.epochs = history.epoch;
-  report.initial_heldout_loss = history.initial_heldout_loss;
-  report.train_loss = history.train_loss;
-  report.heldout_loss = history.heldout_loss;
+  return out;
+}
 
-  const torch::Tensor prediction = predict_all(network, held, settings.chunk_rows);
-  report.heldout_correlation = pearson(prediction, held.target);
-  report.buckets = bucket_reports(prediction, held, steps, p.time_buckets);
-  spdlog::info("held-out correlation of predicted value and realised reward: {:.3f} overall",
-               report.heldout_correlation);
-  for (const auto& b : report.buckets) {
-    spdlog::info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}", b.first_step,
-                 b.last_step, b.states, b.correlation, b.mse);
+}  // namespace
+
+void register_value_training(Registry& registry) {
+  registry.add<ComponentKind::trainer, ValueTrainingParams>(
+      "value_network",
+      "fits an SVDD-MC value network v(x_t, t) to the rewards of pretrained rollouts of "
+      "[training.model] scored by [training.reward]; use it with value = { type = \"learned\" }",
+      train_value);
+}
+
+ValueTrainingReport read_value_training_report(const std::filesystem::path& checkpoint) {
+  const auto card = card_path(checkpoint);
+  toml::table root;
+  try {
+    root = toml::parse_file(card.string());
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}: TOML syntax error: {}", card.string(), e.description()));
   }
-  write_atomically(tf.checkpoint, [&](const auto& tmp) { network.save(tmp); });
-  write_atomically(card_file, [&](const auto& tmp) { write_card(tmp, tf, network, report); });
-  spdlog::info("wrote {} and {}", tf.checkpoint.string(), card_file.string());
+  const toml::table* r = root["results"].as_table();
+  if (!r) throw InputError(fmt::format("{}: no [results] table", card.string()));
+  const toml::table& results = *r;
+  ValueTrainingReport report;
+  report.checkpoint = checkpoint;
+  report.card = card;
+  report.first_epoch = results["resumed_after_epoch"].value_or(int64_t{0});
+  report.epochs = results["epochs"].value_or(int64_t{0});
+  report.initial_heldout_loss = results["initial_heldout_loss"].value_or(double(NAN));
+  report.train_loss = doubles_of(results.get("train_loss_per_epoch"));
+  report.heldout_loss = doubles_of(results.get("heldout_loss_per_epoch"));
+  report.heldout_variance = results["heldout_reward_variance"].value_or(double(NAN));
+  report.heldout_correlation = results["heldout_correlation"].value_or(double(NAN));
+  report.train_rollouts = results["train_rollouts"].value_or(int64_t{0});
+  report.heldout_rollouts = results["heldout_rollouts"].value_or(int64_t{0});
+  report.train_states = results["train_states"].value_or(int64_t{0});
+  report.heldout_states = results["heldout_states"].value_or(int64_t{0});
+  report.rollout_seconds = results["rollout_seconds"].value_or(0.0);
+  report.training_seconds = results["training_seconds"].value_or(0.0);
+  if (const toml::array* buckets = results["buckets"].as_array()) {
+    for (const auto& node : *buckets) {
+      const toml::table* b = node.as_table();
+      if (!b) continue;
+      ValueBucketReport bucket;
+      bucket.first_step = (*b)["first_step"].value_or(int64_t{0});
+      bucket.last_step = (*b)["last_step"].value_or(int64_t{0});
+      bucket.states = (*b)["states"].value_or(int64_t{0});
+      bucket.correlation = (*b)["correlation"].value_or(double(NAN));
+      bucket.mse = (*b)["mse"].value_or(double(NAN));
+      report.buckets.push_back(bucket);
+    }
+  }
   return report;
 }
 

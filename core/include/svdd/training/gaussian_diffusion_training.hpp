@@ -20,6 +20,7 @@
 #include "svdd/export.hpp"
 #include "svdd/families/gaussian_diffusion.hpp"
 #include "svdd/params.hpp"
+#include "svdd/training/epoch_loop.hpp"
 
 namespace svdd {
 
@@ -44,6 +45,9 @@ struct SVDD_API GaussianTrainingOptions {
   int64_t chunk_rows = 4096;
   std::string device = "cpu";
   int64_t seed = 0;  // every random stream derives from it
+  // The resume state kept after every epoch (training_state(context) in a
+  // trainer; empty: none).
+  TrainingState state;
 
   // epochs, batch_size, learning_rate, warmup_steps, weight_decay,
   // ema_decay, validation_t_points.

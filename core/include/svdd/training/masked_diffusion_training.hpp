@@ -18,6 +18,7 @@
 #include "svdd/export.hpp"
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/params.hpp"
+#include "svdd/training/epoch_loop.hpp"
 
 namespace svdd {
 
@@ -40,6 +41,9 @@ struct SVDD_API MaskedTrainingOptions {
   int64_t chunk_rows = 4096;
   std::string device = "cpu";
   int64_t seed = 0;  // every random stream derives from it
+  // The resume state kept after every epoch (training_state(context) in a
+  // trainer; empty: none).
+  TrainingState state;
 
   // The optimisation keys every masked-diffusion trainer's table has:
   // epochs, batch_size, learning_rate, weight_decay, elbo_t_points.

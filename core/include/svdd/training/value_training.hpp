@@ -1,16 +1,18 @@
-// `svdd train FILE.toml`: fits the value network of SVDD-MC (Li et al. 2024,
-// arXiv:2408.08252, section 4.2). It rolls out the pretrained model, labels
-// every recorded x_t with the reward r(x_0) of the rollout it belongs to,
-// splits by rollout (never by state) into training and held-out sets, and
-// regresses v_theta(x_t, t) on r(x_0) with Adam and mean squared error.
+// The trainer "value_network": fits the value network of SVDD-MC (Li et al.
+// 2024, arXiv:2408.08252, section 4.2). It rolls out the pretrained model,
+// labels every recorded x_t with the reward r(x_0) of the rollout it belongs
+// to, splits by rollout (never by state) into training and held-out sets,
+// and regresses v_theta(x_t, t) on r(x_0) with Adam and mean squared error.
 //
-// A training file has [experiment], [model] and [reward] tables as in a run
-// file and a [value_training] table (see `svdd list` or the README). It
-// writes, beside the checkpoint NAME.pt:
+// Its training file is like every other (trainer.hpp): [training] type =
+// "value_network" with the model and reward as nested tables
+// [training.model] and [training.reward] (as in a run file's [model] and
+// [reward]). It writes, beside the checkpoint NAME.pt:
 //   NAME.card.toml      what the network was trained for and how well it
 //                       predicts held-out rewards (per time bucket)
-//   NAME.resume.pt      weights, optimiser state and epoch after every epoch
+//   NAME.resume.pt      the epoch loop's state after every epoch
 //   NAME.rollouts.pt    the labelled rollouts (so a resume skips sampling)
+// Its learning rate is constant, so `epochs` may grow on --resume.
 #pragma once
 
 #include <cmath>
@@ -23,13 +25,6 @@
 #include "svdd/registry.hpp"
 
 namespace svdd {
-
-struct ValueTrainingOptions {
-  std::filesystem::path file;          // the training file
-  std::vector<std::string> overrides;  // "key.path=value", as `svdd run --set`
-  std::filesystem::path out;           // the checkpoint; empty: [value_training] output
-  bool resume = false;                 // continue from NAME.resume.pt
-};
 
 // Held-out figures of the steps first_step..last_step.
 struct ValueBucketReport {
@@ -57,10 +52,7 @@ struct ValueTrainingReport {
   double training_seconds = 0.0;  // epochs in this call
 };
 
-// Runs `svdd train`. Sets libtorch's CPU thread count from [experiment]
-// threads, as `svdd run` does. Throws InputError for bad input (naming file,
-// line, table and key) and RuntimeFailure or other exceptions for failures.
-SVDD_API ValueTrainingReport train_value_network(const ValueTrainingOptions& options,
-                                                 const Registry& registry);
+// The report a value network's card holds ([results]), read back.
+SVDD_API ValueTrainingReport read_value_training_report(const std::filesystem::path& checkpoint);
 
 }  // namespace svdd
