@@ -44,14 +44,17 @@ Usage:
       value network with value = { type = "learned", checkpoint = "NAME.pt" }.
       An old [value_training] file is refused with what to write instead.
   svdd list
-      Plugins, components and each component's parameters with defaults.
+      Plugins, components and each component's parameters with defaults
+      and the rules their values must follow.
   svdd --version
   svdd help
 
 Environment:
   SVDD_PLUGIN_PATH  extra plugin folders, ':'-separated
   SVDD_DATA_DIR     the shared data folder (default ../shared/data)
-  SPDLOG_LEVEL      log level (debug, info, warn, error)
+  SPDLOG_LEVEL      log level (debug, info, warn, error), for all loggers or
+                    per logger: info,train=debug (loggers: core, run, train,
+                    sequence, molecule, image)
 
 Exit codes: 0 success, 2 bad input, 1 internal failure.
 )";

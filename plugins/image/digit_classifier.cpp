@@ -25,7 +25,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -39,6 +38,7 @@
 #include "svdd/io/png_image.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/epoch_loop.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::image {
@@ -55,14 +55,14 @@ void ClassifierNetworkParams::visit(ParamVisitor& v) {
   v.require(architecture == "cnn" || architecture == "cnn_wide", "architecture",
             "must be \"cnn\" or \"cnn_wide\"");
   v.field("dropout", dropout, "dropout before each dense layer while training");
-  v.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+  v.in_half_open_range("dropout", dropout, 0, 1);
 }
 
 void ClassifierResults::visit(ParamVisitor& v) {
-  v.field("parameters", parameters, "");
-  v.field("epochs", epochs, "");
-  v.field("train_rows", train_rows, "");
-  v.field("test_rows", test_rows, "");
+  v.field("parameters", parameters, "trainable parameters of the network");
+  v.field("epochs", epochs, "epochs trained");
+  v.field("train_rows", train_rows, "rows trained on");
+  v.field("test_rows", test_rows, "rows of the test split");
   v.field("train_loss_per_epoch", train_loss_per_epoch,
           "cross-entropy in nats on the augmented training images, dropout on");
   v.field("initial_test_loss", initial_test_loss, "cross-entropy on the test rows before training");
@@ -70,7 +70,7 @@ void ClassifierResults::visit(ParamVisitor& v) {
   v.field("test_accuracy", test_accuracy, "share of test rows whose most probable digit is right");
   v.field("test_mean_max_probability", test_mean_max_probability,
           "mean over test rows of the largest class probability");
-  v.field("training_seconds", training_seconds, "");
+  v.field("training_seconds", training_seconds, "wall time of the training, in seconds");
 }
 
 // ---- the networks ---------------------------------------------------------------
@@ -270,26 +270,26 @@ struct ClassifierTrainingParams {
     data.visit(v);
     v.field("test_first_row", test_first_row,
             "first row of the same files on which accuracy is reported (never trained on)");
-    v.require(test_first_row >= 0, "test_first_row", "must be >= 0");
+    v.non_negative("test_first_row", test_first_row);
     v.field("test_rows", test_rows, "test rows from test_first_row on");
-    v.require(test_rows >= 1, "test_rows", "must be at least 1");
+    v.at_least("test_rows", test_rows, 1);
     network.visit(v);
     v.field("epochs", epochs, "passes over the training rows");
-    v.require(epochs >= 1, "epochs", "must be at least 1");
+    v.at_least("epochs", epochs, 1);
     v.field("batch_size", batch_size, "images per gradient step");
-    v.require(batch_size >= 1, "batch_size", "must be at least 1");
+    v.at_least("batch_size", batch_size, 1);
     v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-    v.require(learning_rate > 0, "learning_rate", "must be > 0");
+    v.positive("learning_rate", learning_rate);
     v.field("weight_decay", weight_decay, "AdamW's weight decay");
-    v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+    v.non_negative("weight_decay", weight_decay);
     v.field("shift", shift,
             "augmentation: move each training image by up to this many pixels along each axis, "
             "filling with background (-1)");
-    v.require(shift >= 0, "shift", "must be >= 0");
+    v.non_negative("shift", shift);
     v.field("noise", noise,
             "augmentation: add Gaussian noise of a standard deviation drawn uniformly from "
             "[0, noise] per image (pixel units of [-1, 1])");
-    v.require(noise >= 0, "noise", "must be >= 0");
+    v.non_negative("noise", noise);
   }
 };
 
@@ -298,15 +298,15 @@ struct ClassifierDataCard {
   std::string images, labels, images_sha1, labels_sha1;
   int64_t rows_in_file = 0, first_row = 0, rows = 0, test_first_row = 0, test_rows = 0;
   void visit(ParamVisitor& v) {
-    v.field("images", images, "");
-    v.field("labels", labels, "");
-    v.field("images_sha1", images_sha1, "");
-    v.field("labels_sha1", labels_sha1, "");
-    v.field("rows_in_file", rows_in_file, "");
+    v.field("images", images, "the IDX image file, relative to the data folder");
+    v.field("labels", labels, "the IDX label file, relative to the data folder");
+    v.field("images_sha1", images_sha1, "SHA-1 of the image file's bytes");
+    v.field("labels_sha1", labels_sha1, "SHA-1 of the label file's bytes");
+    v.field("rows_in_file", rows_in_file, "rows the file holds");
     v.field("first_row", first_row, "training rows [first_row, first_row + rows)");
-    v.field("rows", rows, "");
+    v.field("rows", rows, "rows read");
     v.field("test_first_row", test_first_row, "test rows [test_first_row, test_first_row + rows)");
-    v.field("test_rows", test_rows, "");
+    v.field("test_rows", test_rows, "rows of the test split");
   }
 };
 
@@ -359,9 +359,9 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
         "image.train_classifier: the test rows [{}, {}) overlap the training rows [{}, {})",
         p.test_first_row, test_end, p.data.first_row, train_end));
   }
-  spdlog::info("{}: training rows [{}, {}), test rows [{}, {}), {}x{} pixels",
-               train.images_file.string(), p.data.first_row, train_end, p.test_first_row, test_end,
-               p.data.size, p.data.size);
+  svdd::logger("image")->info("{}: training rows [{}, {}), test rows [{}, {}), {}x{} pixels",
+                              train.images_file.string(), p.data.first_row, train_end,
+                              p.test_first_row, test_end, p.data.size, p.data.size);
 
   torch::manual_seed(stream_seed(context.seed, "init", 0));
   DigitClassifier classifier(p.network, p.data.size, build.device);
@@ -386,9 +386,10 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
     classifier.set_training(false);
     results.initial_test_loss = evaluate(classifier, test, build.chunk_rows).loss;
   }
-  spdlog::info("classifier '{}': {} parameters; {} epochs of {} steps; test loss {:.4f}",
-               p.network.architecture, results.parameters, p.epochs,
-               (n + p.batch_size - 1) / p.batch_size, results.initial_test_loss);
+  svdd::logger("image")->info(
+      "classifier '{}': {} parameters; {} epochs of {} steps; test loss {:.4f}",
+      p.network.architecture, results.parameters, p.epochs, (n + p.batch_size - 1) / p.batch_size,
+      results.initial_test_loss);
 
   EpochLoopHooks hooks;
   hooks.train_mode = [&](bool on) { classifier.set_training(on); };
@@ -409,7 +410,7 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
   results.test_loss = figures.loss;
   results.test_accuracy = figures.accuracy;
   results.test_mean_max_probability = figures.mean_max_probability;
-  spdlog::info(
+  svdd::logger("image")->info(
       "test ({} rows): accuracy {:.4f}, mean max probability {:.4f}, loss {:.4f}; {:.0f} s",
       results.test_rows, results.test_accuracy, results.test_mean_max_probability,
       results.test_loss, results.training_seconds);
@@ -439,8 +440,8 @@ void train_classifier(const ClassifierTrainingParams& p, const TrainContext& con
           params_section("input", [&](ParamVisitor& v) { input.visit(v); }) +
           params_section("data", [&](ParamVisitor& v) { data_card.visit(v); }) +
           params_section("results", [&](ParamVisitor& v) { results.visit(v); }));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(),
-               card_path(context.checkpoint).string());
+  svdd::logger("image")->info("wrote {} and {}", context.checkpoint.string(),
+                              card_path(context.checkpoint).string());
 }
 
 // ---- the rewards and the metric -------------------------------------------------

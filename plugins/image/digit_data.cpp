@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
+#include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 
 namespace svdd::image {
@@ -16,9 +16,9 @@ void DigitDataParams::visit(ParamVisitor& v) {
           "full MNIST training set name train-images-idx3-ubyte.gz");
   v.field("labels", labels, "the IDX1 label file of the same images");
   v.field("first_row", first_row, "first image used");
-  v.require(first_row >= 0, "first_row", "must be >= 0");
+  v.non_negative("first_row", first_row);
   v.field("rows", rows, "images used from first_row on (0: to the end of the file)");
-  v.require(rows >= 0, "rows", "must be >= 0");
+  v.non_negative("rows", rows);
   v.field("size", size, "side in pixels: 28 as stored, or 14 (2x2 average pooling)");
   v.require(size == 28 || size == 14, "size", "must be 28 or 14");
 }

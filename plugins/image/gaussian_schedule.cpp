@@ -5,7 +5,7 @@ namespace svdd::image {
 void visit_training_schedule(ParamVisitor& v, GaussianDiffusionOptions& o) {
   int64_t train_steps = o.train_steps;
   v.field("train_steps", train_steps, "N: DDPM timesteps the network was trained on");
-  v.require(train_steps >= 1 && train_steps <= 100000, "train_steps", "must be in [1, 100000]");
+  v.in_range("train_steps", train_steps, 1, 100000);
   o.train_steps = static_cast<int>(train_steps);
   v.field("schedule", o.schedule,
           "noise schedule: \"linear\" (beta_start..beta_end) or \"cosine\"");
@@ -28,11 +28,11 @@ void visit_sampling(ParamVisitor& v, GaussianDiffusionOptions& o) {
   v.field("eta", o.eta,
           "DDIM stochasticity: 1 is DDPM-like ancestral sampling, 0 deterministic (SVDD and SMC "
           "need eta > 0 for their candidates to differ)");
-  v.require(o.eta >= 0 && o.eta <= 1, "eta", "must be in [0, 1]");
+  v.in_range("eta", o.eta, 0, 1);
   v.field("clip_x0", o.clip_x0,
           "clamp the predicted clean image to [-clip_x0, clip_x0] (0: no clamp; images live in "
           "[-1, 1])");
-  v.require(o.clip_x0 >= 0, "clip_x0", "must be >= 0");
+  v.non_negative("clip_x0", o.clip_x0);
 }
 
 }  // namespace svdd::image

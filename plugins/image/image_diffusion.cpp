@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 
@@ -12,6 +11,7 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::image {
@@ -53,15 +53,15 @@ struct TrainingParams {
     data.visit(v);
     v.field("validation_first_row", validation_first_row,
             "first image of the held-out rows on which the loss is reported (same files)");
-    v.require(validation_first_row >= 0, "validation_first_row", "must be >= 0");
+    v.non_negative("validation_first_row", validation_first_row);
     v.field("validation_rows", validation_rows, "held-out images");
-    v.require(validation_rows >= 1, "validation_rows", "must be at least 1");
+    v.at_least("validation_rows", validation_rows, 1);
     network.visit(v);
     schedule.visit(v);
     optimisation.visit(v);
     v.field("sample_count", sample_count,
             "images sampled after training for the card's pixel statistics (0: none)");
-    v.require(sample_count >= 0, "sample_count", "must be >= 0");
+    v.non_negative("sample_count", sample_count);
     v.field("sample_steps", sample_steps, "DDIM steps of that sampling (eta = 1)");
     v.require(sample_steps >= 1 && sample_steps <= schedule.options.train_steps, "sample_steps",
               "must be in [1, train_steps]");
@@ -74,15 +74,16 @@ struct DataCard {
   int64_t rows_in_file = 0, first_row = 0, rows = 0, validation_first_row = 0, validation_rows = 0,
           size = 0;
   void visit(ParamVisitor& v) {
-    v.field("images", images, "");
-    v.field("images_sha1", images_sha1, "");
+    v.field("images", images, "the IDX image file, relative to the data folder");
+    v.field("images_sha1", images_sha1, "SHA-1 of the image file's bytes");
     v.field("labels", labels, "read only to check the files agree");
-    v.field("labels_sha1", labels_sha1, "");
-    v.field("rows_in_file", rows_in_file, "");
+    v.field("labels_sha1", labels_sha1, "SHA-1 of the label file's bytes");
+    v.field("rows_in_file", rows_in_file, "rows the file holds");
     v.field("first_row", first_row, "trained on rows [first_row, first_row + rows)");
-    v.field("rows", rows, "");
-    v.field("validation_first_row", validation_first_row, "");
-    v.field("validation_rows", validation_rows, "");
+    v.field("rows", rows, "rows read");
+    v.field("validation_first_row", validation_first_row, "the held-out rows start here");
+    v.field("validation_rows", validation_rows,
+            "rows held out to measure the fit after each epoch");
     v.field("size", size, "image side in pixels");
   }
 };
@@ -97,21 +98,23 @@ struct Results {
   double sample_ink_fraction = NAN, data_ink_fraction = NAN;
   double training_seconds = 0, sampling_seconds = 0;
   void visit(ParamVisitor& v) {
-    v.field("parameters", parameters, "");
-    v.field("epochs", epochs, "");
+    v.field("parameters", parameters, "trainable parameters of the network");
+    v.field("epochs", epochs, "epochs trained");
     v.field("steps", steps, "gradient steps");
     v.field("train_loss_per_epoch", train_loss_per_epoch, "mean squared error of the noise");
     v.field("validation_loss_per_epoch", validation_loss_per_epoch, "EMA weights, held-out rows");
     v.field("initial_validation_loss", initial_validation_loss, "before training");
-    v.field("validation_loss", validation_loss, "");
-    v.field("samples", samples, "");
-    v.field("sample_steps", sample_steps, "");
+    v.field("validation_loss", validation_loss,
+            "held-out noise MSE after the last epoch (EMA weights)");
+    v.field("samples", samples, "samples drawn for the card's figures");
+    v.field("sample_steps", sample_steps, "denoising steps of those samples");
     v.field("sample_mean_pixel", sample_mean_pixel, "mean pixel of the samples, in [-1, 1]");
     v.field("data_mean_pixel", data_mean_pixel, "the same for the held-out images");
     v.field("sample_ink_fraction", sample_ink_fraction, "share of pixels brighter than 0");
     v.field("data_ink_fraction", data_ink_fraction, "the same for the held-out images");
-    v.field("training_seconds", training_seconds, "");
-    v.field("sampling_seconds", sampling_seconds, "");
+    v.field("training_seconds", training_seconds, "wall time of the training, in seconds");
+    v.field("sampling_seconds", sampling_seconds,
+            "wall time of drawing the card's samples, in seconds");
   }
 };
 
@@ -131,16 +134,17 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
   }
   const ImageShape shape{1, p.data.size, p.data.size};
   const Domain domain = image_domain(shape.channels, shape.height, shape.width);
-  spdlog::info("{}: {} training images from row {}, {} held out from row {}; {}x{}",
-               train.images_file.string(), train.images.size(0), p.data.first_row,
-               validation.images.size(0), p.validation_first_row, shape.height, shape.width);
+  svdd::logger("image")->info("{}: {} training images from row {}, {} held out from row {}; {}x{}",
+                              train.images_file.string(), train.images.size(0), p.data.first_row,
+                              validation.images.size(0), p.validation_first_row, shape.height,
+                              shape.width);
 
   at::manual_seed(stream_seed(context.seed, "init", 0));
   auto net = std::make_shared<TimeUNet>(p.network, shape);
   net->to(build.device);
   Results results;
   results.parameters = net->parameter_count();
-  spdlog::info("UNet: {} parameters", results.parameters);
+  svdd::logger("image")->info("UNet: {} parameters", results.parameters);
 
   GaussianTrainingOptions options = p.optimisation;
   options.chunk_rows = build.chunk_rows;
@@ -174,9 +178,10 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
     results.sample_mean_pixel = samples.mean().item<double>();
     results.sample_ink_fraction = samples.gt(0).to(at::kDouble).mean().item<double>();
     results.sampling_seconds = seconds_since(start);
-    spdlog::info("{} samples ({} steps): mean pixel {:.4f} (data {:.4f}), ink {:.4f} (data {:.4f})",
-                 p.sample_count, p.sample_steps, results.sample_mean_pixel, results.data_mean_pixel,
-                 results.sample_ink_fraction, results.data_ink_fraction);
+    svdd::logger("image")->info(
+        "{} samples ({} steps): mean pixel {:.4f} (data {:.4f}), ink {:.4f} (data {:.4f})",
+        p.sample_count, p.sample_steps, results.sample_mean_pixel, results.data_mean_pixel,
+        results.sample_ink_fraction, results.data_ink_fraction);
   }
 
   auto tmp = context.checkpoint;
@@ -203,8 +208,8 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
           params_section("schedule", [&](ParamVisitor& v) { schedule.visit(v); }) +
           params_section("data", [&](ParamVisitor& v) { data_card.visit(v); }) +
           params_section("results", [&](ParamVisitor& v) { results.visit(v); }));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(),
-               card_path(context.checkpoint).string());
+  svdd::logger("image")->info("wrote {} and {}", context.checkpoint.string(),
+                              card_path(context.checkpoint).string());
 }
 
 }  // namespace

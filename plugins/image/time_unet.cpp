@@ -11,7 +11,7 @@ namespace svdd::image {
 
 void UNetParams::visit(ParamVisitor& v) {
   v.field("base_channels", base_channels, "channels at full resolution (times the multiplier)");
-  v.require(base_channels >= 1, "base_channels", "must be at least 1");
+  v.at_least("base_channels", base_channels, 1);
   v.field("channel_multipliers", channel_multipliers,
           "channels of each resolution as multiples of base_channels (one entry per level; "
           "every level but the last halves the image)");
@@ -19,20 +19,20 @@ void UNetParams::visit(ParamVisitor& v) {
   bool widths_ok = true;
   for (int64_t m : channel_multipliers) widths_ok &= m >= 1 && (m * base_channels) % groups == 0;
   v.field("groups", groups, "group normalisation groups");
-  v.require(groups >= 1, "groups", "must be at least 1");
+  v.at_least("groups", groups, 1);
   v.require(widths_ok, "channel_multipliers",
             "every multiplier must be >= 1 and give a width divisible by groups");
   v.field("dropout", dropout, "dropout inside residual blocks while training");
-  v.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+  v.in_half_open_range("dropout", dropout, 0, 1);
 }
 
 void ImageShape::visit(ParamVisitor& v) {
   v.field("channels", channels, "1 (grey) or 3 (RGB)");
   v.require(channels == 1 || channels == 3, "channels", "must be 1 or 3");
   v.field("height", height, "pixels");
-  v.require(height >= 1, "height", "must be at least 1");
+  v.at_least("height", height, 1);
   v.field("width", width, "pixels");
-  v.require(width >= 1, "width", "must be at least 1");
+  v.at_least("width", width, 1);
 }
 
 namespace {

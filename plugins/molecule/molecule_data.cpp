@@ -9,11 +9,11 @@
 
 #include "rdkit_support.hpp"
 #include "selfies.hpp"
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
-#include "svdd/util/seeding.hpp"
+#include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::molecule {
 
@@ -25,7 +25,7 @@ void MoleculeDataParams::visit(ParamVisitor& v) {
   v.field("column", column, "the column holding SMILES");
   v.field("split_seed", split_seed, "seed of the molecule-level train/test split");
   v.field("test_fraction", test_fraction, "share of molecules held out as the test part");
-  v.require(test_fraction > 0 && test_fraction < 1, "test_fraction", "must be in (0, 1)");
+  v.in_open_range("test_fraction", test_fraction, 0, 1);
 }
 
 MoleculeSplit load_molecule_split(const MoleculeDataParams& p,

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/masked_diffusion_training.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::molecule {
@@ -30,7 +30,7 @@ struct MdlmParams {
             "it lists the SELFIES tokens and the length)");
     v.require(!checkpoint.path.empty(), "checkpoint", "is required");
     v.field("steps", steps, "T: reverse steps (each reveals about L/T tokens)");
-    v.require(steps >= 1, "steps", "must be at least 1");
+    v.at_least("steps", steps, 1);
   }
 };
 
@@ -51,20 +51,20 @@ struct TrainingParams {
     v.field("max_length", max_length,
             "longest SELFIES kept, in tokens (0: the longest training molecule); longer ones are "
             "dropped and counted on the card");
-    v.require(max_length >= 0, "max_length", "must be >= 0");
+    v.non_negative("max_length", max_length);
     v.field("max_rows", max_rows, "train on at most this many molecules (0: all)");
-    v.require(max_rows >= 0, "max_rows", "must be >= 0");
+    v.non_negative("max_rows", max_rows);
     network.visit(v);
     optimisation.visit(v);
     v.field("validation_rows", validation_rows,
             "held-out molecules on which the bound is reported after each epoch");
-    v.require(validation_rows >= 1, "validation_rows", "must be at least 1");
+    v.at_least("validation_rows", validation_rows, 1);
     v.field("sample_count", sample_count,
             "molecules sampled after training for the card's validity, uniqueness and novelty "
             "(0: none)");
-    v.require(sample_count >= 0, "sample_count", "must be >= 0");
+    v.non_negative("sample_count", sample_count);
     v.field("sample_steps", sample_steps, "reverse steps of that sampling");
-    v.require(sample_steps >= 1, "sample_steps", "must be at least 1");
+    v.at_least("sample_steps", sample_steps, 1);
   }
 };
 
@@ -75,17 +75,18 @@ struct DataCard {
   int64_t dropped_train = 0, dropped_test = 0, split_seed = 0;
   double test_fraction = 0;
   void visit(ParamVisitor& v) {
-    v.field("file", file, "");
-    v.field("sha1", sha1, "");
-    v.field("column", column, "");
-    v.field("rows_in_file", rows_in_file, "");
+    v.field("file", file, "the data table, relative to the data folder");
+    v.field("sha1", sha1, "SHA-1 of the data table's bytes");
+    v.field("column", column, "the SMILES column read");
+    v.field("rows_in_file", rows_in_file, "rows the file holds");
     v.field("invalid_rows", invalid_rows, "SMILES RDKit refuses");
     v.field("train_molecules", train_molecules, "trained on");
     v.field("test_molecules", test_molecules, "held out (validation bound)");
     v.field("dropped_train", dropped_train, "not writable as SELFIES or longer than length");
     v.field("dropped_test", dropped_test, "the same, or with a token training never uses");
-    v.field("split_seed", split_seed, "");
-    v.field("test_fraction", test_fraction, "");
+    v.field("split_seed", split_seed,
+            "seed of the split of elements (or molecules) into train and test");
+    v.field("test_fraction", test_fraction, "share held out for testing");
   }
 };
 
@@ -99,25 +100,29 @@ struct Results {
   double sample_validity = NAN, sample_uniqueness = NAN, sample_novelty = NAN;
   double training_seconds = 0, sampling_seconds = 0;
   void visit(ParamVisitor& v) {
-    v.field("parameters", parameters, "");
-    v.field("epochs", epochs, "");
+    v.field("parameters", parameters, "trainable parameters of the network");
+    v.field("epochs", epochs, "epochs trained");
     v.field("steps", steps, "gradient steps");
-    v.field("validation_rows", validation_rows, "");
+    v.field("validation_rows", validation_rows,
+            "rows held out to measure the fit after each epoch");
     v.field("train_loss_per_epoch", train_loss_per_epoch, "MDLM bound, nats per token");
-    v.field("validation_nats_per_token_per_epoch", validation_nats_per_token_per_epoch, "");
+    v.field("validation_nats_per_token_per_epoch", validation_nats_per_token_per_epoch,
+            "the MDLM bound on the validation molecules after each epoch, nats per token");
     v.field("initial_validation_nats_per_token", initial_validation_nats_per_token,
             "before training");
-    v.field("validation_nats_per_token", validation_nats_per_token, "");
+    v.field("validation_nats_per_token", validation_nats_per_token,
+            "the MDLM bound on the validation molecules after the last epoch, nats per token");
     v.field("validation_nats_per_molecule", validation_nats_per_molecule,
             "the bound on -log p(molecule's padded SELFIES)");
-    v.field("samples", samples, "");
-    v.field("sample_steps", sample_steps, "");
+    v.field("samples", samples, "samples drawn for the card's figures");
+    v.field("sample_steps", sample_steps, "denoising steps of those samples");
     v.field("sample_validity", sample_validity, "share of samples that are molecules");
     v.field("sample_uniqueness", sample_uniqueness, "distinct / valid");
     v.field("sample_novelty", sample_novelty,
             "share of distinct valid samples not among the training molecules");
-    v.field("training_seconds", training_seconds, "");
-    v.field("sampling_seconds", sampling_seconds, "");
+    v.field("training_seconds", training_seconds, "wall time of the training, in seconds");
+    v.field("sampling_seconds", sampling_seconds,
+            "wall time of drawing the card's samples, in seconds");
   }
 };
 
@@ -142,11 +147,12 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
   const TokenTable train = tokenize(split.train, domain_card.tokens, length);
   const TokenTable test = tokenize(split.test, domain_card.tokens, length);
   const Domain domain = selfies_domain(domain_card);
-  spdlog::info(
-      "{}: {} training molecules ({} dropped), {} test ({} dropped); {} SELFIES tokens, "
-      "length {}",
-      split.file.string(), train.smiles.size(), train.dropped, test.smiles.size(), test.dropped,
-      domain_card.tokens.size(), length);
+  svdd::logger("molecule")
+      ->info(
+          "{}: {} training molecules ({} dropped), {} test ({} dropped); {} SELFIES tokens, "
+          "length {}",
+          split.file.string(), train.smiles.size(), train.dropped, test.smiles.size(), test.dropped,
+          domain_card.tokens.size(), length);
 
   const at::Tensor x_train = some_rows(train.tokens, p.max_rows, context.seed, "rows");
   const at::Tensor x_val =
@@ -157,7 +163,8 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
   Results results;
   results.parameters = net->parameter_count();
   results.validation_rows = x_val.size(0);
-  spdlog::info("denoiser: {} parameters; {} training rows", results.parameters, x_train.size(0));
+  svdd::logger("molecule")
+      ->info("denoiser: {} parameters; {} training rows", results.parameters, x_train.size(0));
 
   MaskedTrainingOptions options = p.optimisation;
   options.chunk_rows = build.chunk_rows;
@@ -196,11 +203,12 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
     results.sample_uniqueness = valid > 0 ? double(distinct.size()) / double(valid) : NAN;
     results.sample_novelty = distinct.empty() ? NAN : double(novel) / double(distinct.size());
     results.sampling_seconds = seconds_since(start);
-    spdlog::info("{} samples ({} steps): validity {:.4f}, uniqueness {:.4f}, novelty {:.4f}",
-                 p.sample_count, p.sample_steps, results.sample_validity, results.sample_uniqueness,
-                 results.sample_novelty);
+    svdd::logger("molecule")
+        ->info("{} samples ({} steps): validity {:.4f}, uniqueness {:.4f}, novelty {:.4f}",
+               p.sample_count, p.sample_steps, results.sample_validity, results.sample_uniqueness,
+               results.sample_novelty);
     for (size_t i = 0; i < std::min<size_t>(5, smiles.size()); ++i) {
-      spdlog::info("  sample {}: {}", i, smiles[i]);
+      svdd::logger("molecule")->info("  sample {}: {}", i, smiles[i]);
     }
   }
 
@@ -231,8 +239,9 @@ void train_mdlm(const TrainingParams& p, const TrainContext& context) {
           params_section("domain", [&](ParamVisitor& v) { domain_card.visit(v); }) +
           params_section("data", [&](ParamVisitor& v) { data_card.visit(v); }) +
           params_section("results", [&](ParamVisitor& v) { results.visit(v); }));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(),
-               card_path(context.checkpoint).string());
+  svdd::logger("molecule")
+      ->info("wrote {} and {}", context.checkpoint.string(),
+             card_path(context.checkpoint).string());
 }
 
 }  // namespace

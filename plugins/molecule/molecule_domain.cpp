@@ -13,7 +13,7 @@ void SelfiesDomainCard::visit(ParamVisitor& v) {
   v.field("tokens", tokens, "SELFIES tokens by id; [nop] (padding) first, the mask after the last");
   v.require(!tokens.empty() && tokens[0] == kPaddingToken, "tokens", "must start with \"[nop]\"");
   v.field("length", length, "tokens per sample");
-  v.require(length >= 1, "length", "must be at least 1");
+  v.at_least("length", length, 1);
 }
 
 std::vector<std::string> decode_selfies_rows(const at::Tensor& rows,

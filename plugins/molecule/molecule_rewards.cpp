@@ -143,7 +143,7 @@ struct MolWeightParams {
     v.field("high", high, "upper end of the wanted window, Dalton");
     v.require(high >= low, "high", "must be at least low");
     v.field("scale", scale, "Dalton outside the window over which the reward falls from 1 to 0");
-    v.require(scale > 0.0, "scale", "must be positive");
+    v.positive("scale", scale);
   }
 };
 

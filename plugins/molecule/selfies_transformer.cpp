@@ -12,15 +12,15 @@ namespace svdd::molecule {
 
 void TransformerParams::visit(ParamVisitor& v) {
   v.field("width", width, "model width (embedding size)");
-  v.require(width >= 8, "width", "must be at least 8");
+  v.at_least("width", width, 8);
   v.field("heads", heads, "attention heads (must divide width)");
   v.require(heads >= 1 && width % heads == 0, "heads", "must be >= 1 and divide width");
   v.field("layers", layers, "transformer blocks");
-  v.require(layers >= 1, "layers", "must be at least 1");
+  v.at_least("layers", layers, 1);
   v.field("feedforward", feedforward, "hidden size of each block's MLP");
-  v.require(feedforward >= 1, "feedforward", "must be at least 1");
+  v.at_least("feedforward", feedforward, 1);
   v.field("dropout", dropout, "dropout while training");
-  v.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+  v.in_half_open_range("dropout", dropout, 0, 1);
 }
 
 namespace {

@@ -293,24 +293,24 @@ void VinaParams::visit(ParamVisitor& v) {
             "must be positive");
   v.field("exhaustiveness", exhaustiveness,
           "Vina's search effort per ligand (1 in MOOD and SVDD; Vina's own default is 8)");
-  v.require(exhaustiveness >= 1, "exhaustiveness", "must be at least 1");
+  v.at_least("exhaustiveness", exhaustiveness, 1);
   v.field("seed", seed, "Vina's random seed, fixed so that a molecule's score is reproducible");
   v.require(seed >= 0 && seed <= INT32_MAX, "seed", "must be in [0, 2147483647]");
   v.field("num_modes", num_modes, "poses Vina reports (the reward uses the best)");
-  v.require(num_modes >= 1, "num_modes", "must be at least 1");
+  v.at_least("num_modes", num_modes, 1);
   v.field("workers", workers,
           "ligands docked at once, one vina --cpu 1 each (0: the hardware concurrency)");
-  v.require(workers >= 0, "workers", "must be at least 0");
+  v.at_least("workers", workers, 0);
   v.field("timeout_seconds", timeout_seconds,
           "limit for vina on one ligand (MOOD: 100); a ligand over it gets the invalid value");
-  v.require(timeout_seconds > 0.0, "timeout_seconds", "must be positive");
+  v.positive("timeout_seconds", timeout_seconds);
   v.field("obabel_timeout_seconds", obabel_timeout_seconds,
           "limit for one obabel --gen3d run (MOOD: 30)");
-  v.require(obabel_timeout_seconds > 0.0, "obabel_timeout_seconds", "must be positive");
+  v.positive("obabel_timeout_seconds", obabel_timeout_seconds);
   v.field("obabel_attempts", obabel_attempts,
           "obabel runs per ligand when it times out (it seeds its conformer search from the "
           "clock, so a stalled search may finish on a later try)");
-  v.require(obabel_attempts >= 1, "obabel_attempts", "must be at least 1");
+  v.at_least("obabel_attempts", obabel_attempts, 1);
   v.field("vina_program", vina_program, "AutoDock Vina executable (name in PATH or path)");
   v.field("obabel_program", obabel_program, "Open Babel executable (name in PATH or path)");
 }

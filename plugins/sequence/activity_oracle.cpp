@@ -23,7 +23,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -38,27 +37,29 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/epoch_loop.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
 
 void OracleResults::visit(ParamVisitor& v) {
-  v.field("parameters", parameters, "");
+  v.field("parameters", parameters, "trainable parameters of the network");
   v.field("epochs", epochs, "epochs run (fewer than asked when patience stopped early)");
   v.field("best_epoch", best_epoch, "the epoch whose weights were kept (best validation r)");
-  v.field("train_rows", train_rows, "");
-  v.field("validation_rows", validation_rows, "");
-  v.field("test_rows", test_rows, "");
+  v.field("train_rows", train_rows, "rows trained on");
+  v.field("validation_rows", validation_rows, "rows held out to measure the fit after each epoch");
+  v.field("test_rows", test_rows, "rows of the test split");
   v.field("train_loss_per_epoch", train_loss_per_epoch,
           "mean squared error, standardised, mean over members, while training");
   v.field("validation_loss_per_epoch", validation_loss_per_epoch,
           "mean squared error of the oracle, standardised");
-  v.field("validation_pearson_per_epoch", validation_pearson_per_epoch, "");
+  v.field("validation_pearson_per_epoch", validation_pearson_per_epoch,
+          "Pearson r of the oracle on the validation rows after each epoch");
   v.field("initial_validation_loss", initial_validation_loss, "before training");
   v.field("validation_pearson", validation_pearson, "at best_epoch");
   v.field("test_pearson", test_pearson, "on the test elements");
   v.field("test_spearman", test_spearman, "on the test elements");
-  v.field("training_seconds", training_seconds, "");
+  v.field("training_seconds", training_seconds, "wall time of the training, in seconds");
 }
 
 namespace {
@@ -98,11 +99,11 @@ struct OracleNetworkParams {
     v.field("hidden", hidden, "widths of the dense layers before the output");
     for (int64_t h : hidden) v.require(h >= 1, "hidden", "every entry must be >= 1");
     v.field("dropout", dropout, "dropout after every layer while training");
-    v.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+    v.in_half_open_range("dropout", dropout, 0, 1);
     v.field("members", members,
             "networks of this architecture, each trained on its own loss from its own "
             "initial weights; the oracle is their mean");
-    v.require(members >= 1, "members", "must be at least 1");
+    v.at_least("members", members, 1);
   }
 };
 
@@ -401,27 +402,26 @@ struct OracleTrainingParams {
     v.require(part == "train" || part == "train_a" || part == "train_b", "part",
               "must be train, train_a or train_b (test elements stay held out)");
     v.field("max_rows", max_rows, "use at most this many rows of the part (0: all)");
-    v.require(max_rows >= 0, "max_rows", "must be >= 0");
+    v.non_negative("max_rows", max_rows);
     v.field("validation_fraction", validation_fraction,
             "share of the part's elements held back to choose the best epoch");
-    v.require(validation_fraction > 0 && validation_fraction < 1, "validation_fraction",
-              "must be in (0, 1)");
+    v.in_open_range("validation_fraction", validation_fraction, 0, 1);
     network.visit(v);
     v.field("epochs", epochs, "passes over the training rows (at most)");
-    v.require(epochs >= 1, "epochs", "must be at least 1");
+    v.at_least("epochs", epochs, 1);
     v.field("patience", patience,
             "stop after this many epochs without a better validation r (0: run every epoch)");
-    v.require(patience >= 0, "patience", "must be >= 0");
+    v.non_negative("patience", patience);
     v.field("shift", shift,
             "augmentation: move each training sequence by up to this many positions, either "
             "way, filling with zero rows");
-    v.require(shift >= 0, "shift", "must be >= 0");
+    v.non_negative("shift", shift);
     v.field("batch_size", batch_size, "sequences per gradient step");
-    v.require(batch_size >= 1, "batch_size", "must be at least 1");
+    v.at_least("batch_size", batch_size, 1);
     v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-    v.require(learning_rate > 0, "learning_rate", "must be > 0");
+    v.positive("learning_rate", learning_rate);
     v.field("weight_decay", weight_decay, "AdamW's weight decay");
-    v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+    v.non_negative("weight_decay", weight_decay);
   }
 };
 
@@ -432,21 +432,25 @@ struct OracleDataCard {
   double test_fraction = 0, train_a_share = 0;
   double target_mean = 0, target_std = 0, target_min = 0, target_max = 0;
   void visit(ParamVisitor& v) {
-    v.field("file", file, "");
-    v.field("sha1", sha1, "");
-    v.field("part", part, "");
-    v.field("target_column", target_column, "");
+    v.field("file", file, "the data table, relative to the data folder");
+    v.field("sha1", sha1, "SHA-1 of the data table's bytes");
+    v.field("part", part, "the part of the table trained on (train, train_a or train_b)");
+    v.field("target_column", target_column, "the column of measured activity regressed on");
     v.field("rows", rows, "rows of the part used (training plus validation)");
-    v.field("elements", elements, "");
-    v.field("validation_rows", validation_rows, "");
-    v.field("validation_elements", validation_elements, "");
-    v.field("split_seed", split_seed, "");
-    v.field("test_fraction", test_fraction, "");
-    v.field("train_a_share", train_a_share, "");
+    v.field("elements", elements,
+            "distinct elements in those rows (the split keeps an element's rows together)");
+    v.field("validation_rows", validation_rows,
+            "rows held out to measure the fit after each epoch");
+    v.field("validation_elements", validation_elements, "distinct elements in the validation rows");
+    v.field("split_seed", split_seed,
+            "seed of the split of elements (or molecules) into train and test");
+    v.field("test_fraction", test_fraction, "share held out for testing");
+    v.field("train_a_share", train_a_share,
+            "share of the training elements in part train_a (the rest are train_b)");
     v.field("target_mean", target_mean, "of the training rows; the network's output unit");
-    v.field("target_std", target_std, "");
+    v.field("target_std", target_std, "standard deviation of the target over the training rows");
     v.field("target_min", target_min, "the oracle's invalid_value()");
-    v.field("target_max", target_max, "");
+    v.field("target_max", target_max, "largest target of the training rows");
   }
 };
 
@@ -542,11 +546,13 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
   const torch::Tensor y_val = rows_where(data.targets, split.validation);
   const int64_t n = x_train.size(0);
   const double mean = y_train.mean().item<double>(), sd = y_train.std().item<double>();
-  spdlog::info(
-      "{}: part {}: {} training rows, {} validation rows ({} elements); target '{}' mean {:.4g}, "
-      "sd {:.4g}",
-      data.file.string(), p.part, n, x_val.size(0), split.validation_elements, p.data.target_column,
-      mean, sd);
+  svdd::logger("sequence")
+      ->info(
+          "{}: part {}: {} training rows, {} validation rows ({} elements); target '{}' mean "
+          "{:.4g}, "
+          "sd {:.4g}",
+          data.file.string(), p.part, n, x_val.size(0), split.validation_elements,
+          p.data.target_column, mean, sd);
 
   torch::manual_seed(stream_seed(context.seed, "init", 0));
   OracleNet net(p.network, data.length);
@@ -594,9 +600,10 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
   loop.keep("best", best_values);
   loop.keep_buffers(net->buffers());
   if (loop.restore() == 0) results.initial_validation_loss = validate().first;
-  spdlog::info("oracle: {} parameters; at most {} epochs of {} steps; validation loss {:.4f}",
-               results.parameters, p.epochs, (n + p.batch_size - 1) / p.batch_size,
-               results.initial_validation_loss);
+  svdd::logger("sequence")
+      ->info("oracle: {} parameters; at most {} epochs of {} steps; validation loss {:.4f}",
+             results.parameters, p.epochs, (n + p.batch_size - 1) / p.batch_size,
+             results.initial_validation_loss);
 
   EpochLoopHooks hooks;
   hooks.train_mode = [&](bool on) { on ? net->train() : net->eval(); };
@@ -626,7 +633,7 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
     EpochEnd end{fmt::format(", validation loss {:.4f}, r {:.4f}{}", validation_loss, validation_r,
                              better ? " (best)" : "")};
     if (p.patience > 0 && epoch + 1 - results.best_epoch >= p.patience) {
-      spdlog::info("no better validation r for {} epochs: stopping", p.patience);
+      svdd::logger("sequence")->info("no better validation r for {} epochs: stopping", p.patience);
       stopped_early = 1;
       end.stop = true;
     }
@@ -643,11 +650,12 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
   results.test_rows = test.tokens.size(0);
   results.test_pearson = pearson(test_pred, test.targets);
   results.test_spearman = spearman(test_pred, test.targets);
-  spdlog::info(
-      "best epoch {} (validation r {:.4f}); test ({} rows, {} elements): Pearson r {:.4f}, "
-      "Spearman {:.4f}; {:.0f} s of training",
-      results.best_epoch, results.validation_pearson, results.test_rows, test.element_count,
-      results.test_pearson, results.test_spearman, results.training_seconds);
+  svdd::logger("sequence")
+      ->info(
+          "best epoch {} (validation r {:.4f}); test ({} rows, {} elements): Pearson r {:.4f}, "
+          "Spearman {:.4f}; {:.0f} s of training",
+          results.best_epoch, results.validation_pearson, results.test_rows, test.element_count,
+          results.test_pearson, results.test_spearman, results.training_seconds);
 
   auto tmp = context.checkpoint;
   tmp += ".tmp";
@@ -687,8 +695,9 @@ void train_oracle(const OracleTrainingParams& p, const TrainContext& context) {
           params_section("domain", [&](ParamVisitor& v) { domain_card.visit(v); }) +
           params_section("data", [&](ParamVisitor& v) { data_card.visit(v); }) +
           params_section("results", [&](ParamVisitor& v) { results.visit(v); }));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(),
-               card_path(context.checkpoint).string());
+  svdd::logger("sequence")
+      ->info("wrote {} and {}", context.checkpoint.string(),
+             card_path(context.checkpoint).string());
 }
 
 }  // namespace

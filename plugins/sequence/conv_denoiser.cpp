@@ -26,7 +26,7 @@ void SequenceDomainCard::visit(ParamVisitor& v) {
   v.field("alphabet", alphabet, "\"dna\" or \"rna\"");
   v.require(alphabet == "dna" || alphabet == "rna", "alphabet", "must be \"dna\" or \"rna\"");
   v.field("length", length, "letters per sequence");
-  v.require(length >= 1, "length", "must be at least 1");
+  v.at_least("length", length, 1);
 }
 
 namespace {

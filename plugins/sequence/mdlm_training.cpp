@@ -5,7 +5,6 @@
 // sequences sampled from the trained model against them.
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "sequence_diffusion.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
@@ -41,17 +41,17 @@ struct MdlmTrainingParams {
     v.require(part == "train" || part == "train_a" || part == "train_b", "part",
               "must be train, train_a or train_b (test elements stay held out)");
     v.field("max_rows", max_rows, "use at most this many training rows (0: all)");
-    v.require(max_rows >= 0, "max_rows", "must be >= 0");
+    v.non_negative("max_rows", max_rows);
     network.visit(v);
     optimisation.visit(v);
     v.field("validation_rows", validation_rows,
             "test-element rows on which the bound is reported after each epoch");
-    v.require(validation_rows >= 1, "validation_rows", "must be at least 1");
+    v.at_least("validation_rows", validation_rows, 1);
     v.field("sample_count", sample_count,
             "sequences sampled after training for the card's k-mer check (0: none)");
-    v.require(sample_count >= 0, "sample_count", "must be >= 0");
+    v.non_negative("sample_count", sample_count);
     v.field("sample_steps", sample_steps, "reverse steps of that sampling");
-    v.require(sample_steps >= 1, "sample_steps", "must be at least 1");
+    v.at_least("sample_steps", sample_steps, 1);
   }
 };
 
@@ -61,13 +61,15 @@ struct DataCard {
   int64_t rows = 0, elements = 0, split_seed = 0;
   double test_fraction = 0;
   void visit(ParamVisitor& v) {
-    v.field("file", file, "");
-    v.field("sha1", sha1, "");
-    v.field("part", part, "");
-    v.field("rows", rows, "");
-    v.field("elements", elements, "");
-    v.field("split_seed", split_seed, "");
-    v.field("test_fraction", test_fraction, "");
+    v.field("file", file, "the data table, relative to the data folder");
+    v.field("sha1", sha1, "SHA-1 of the data table's bytes");
+    v.field("part", part, "the part of the table trained on (train, train_a or train_b)");
+    v.field("rows", rows, "rows read");
+    v.field("elements", elements,
+            "distinct elements in those rows (the split keeps an element's rows together)");
+    v.field("split_seed", split_seed,
+            "seed of the split of elements (or molecules) into train and test");
+    v.field("test_fraction", test_fraction, "share held out for testing");
   }
 };
 
@@ -80,22 +82,26 @@ struct MdlmResults {
   int64_t samples = 0, sample_steps = 0;
   double sample_kmer3_correlation = NAN, training_seconds = 0, sampling_seconds = 0;
   void visit(ParamVisitor& v) {
-    v.field("parameters", parameters, "");
-    v.field("epochs", epochs, "");
+    v.field("parameters", parameters, "trainable parameters of the network");
+    v.field("epochs", epochs, "epochs trained");
     v.field("steps", steps, "gradient steps");
-    v.field("validation_rows", validation_rows, "");
+    v.field("validation_rows", validation_rows,
+            "rows held out to measure the fit after each epoch");
     v.field("train_loss_per_epoch", train_loss_per_epoch, "MDLM bound, nats per base");
-    v.field("validation_nats_per_base_per_epoch", validation_nats_per_base_per_epoch, "");
+    v.field("validation_nats_per_base_per_epoch", validation_nats_per_base_per_epoch,
+            "the MDLM bound on the validation rows after each epoch, nats per base");
     v.field("initial_validation_nats_per_base", initial_validation_nats_per_base,
             "before training");
-    v.field("validation_nats_per_base", validation_nats_per_base, "");
+    v.field("validation_nats_per_base", validation_nats_per_base,
+            "the MDLM bound on the validation rows after the last epoch, nats per base");
     v.field("validation_bits_per_base", validation_bits_per_base, "uniform letters: 2");
-    v.field("samples", samples, "");
-    v.field("sample_steps", sample_steps, "");
+    v.field("samples", samples, "samples drawn for the card's figures");
+    v.field("sample_steps", sample_steps, "denoising steps of those samples");
     v.field("sample_kmer3_correlation", sample_kmer3_correlation,
             "3-mer frequencies of the samples vs the test elements");
-    v.field("training_seconds", training_seconds, "");
-    v.field("sampling_seconds", sampling_seconds, "");
+    v.field("training_seconds", training_seconds, "wall time of the training, in seconds");
+    v.field("sampling_seconds", sampling_seconds,
+            "wall time of drawing the card's samples, in seconds");
   }
 };
 
@@ -115,8 +121,9 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
              .slice(0, 0, std::min(p.validation_rows, test.tokens.size(0))));
   const int64_t n = x_train.size(0), length = train.length;
   const Domain domain = sequence_domain(train.alphabet, length);
-  spdlog::info("{}: {} training rows ({} elements, part {}), {} validation rows of test elements",
-               train.file.string(), n, train.element_count, p.part, x_val.size(0));
+  svdd::logger("sequence")
+      ->info("{}: {} training rows ({} elements, part {}), {} validation rows of test elements",
+             train.file.string(), n, train.element_count, p.part, x_val.size(0));
 
   torch::manual_seed(stream_seed(context.seed, "init", 0));
   auto net = std::make_shared<ConvDenoiser>(p.network, domain.vocab_size);
@@ -124,7 +131,7 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
   MdlmResults results;
   results.parameters = net->parameter_count();
   results.validation_rows = x_val.size(0);
-  spdlog::info("denoiser: {} parameters", results.parameters);
+  svdd::logger("sequence")->info("denoiser: {} parameters", results.parameters);
   MaskedTrainingOptions options = p.optimisation;
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
@@ -150,8 +157,9 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
     results.sample_kmer3_correlation =
         pearson(kmer_frequencies(samples, 3), kmer_frequencies(test.tokens, 3));
     results.sampling_seconds = seconds_since(sampling);
-    spdlog::info("{} samples ({} steps): 3-mer frequency correlation with the test elements {:.4f}",
-                 p.sample_count, p.sample_steps, results.sample_kmer3_correlation);
+    svdd::logger("sequence")
+        ->info("{} samples ({} steps): 3-mer frequency correlation with the test elements {:.4f}",
+               p.sample_count, p.sample_steps, results.sample_kmer3_correlation);
   }
 
   auto tmp = context.checkpoint;
@@ -173,8 +181,9 @@ void train_mdlm(const MdlmTrainingParams& p, const TrainContext& context) {
           params_section("domain", [&](ParamVisitor& v) { domain_card.visit(v); }) +
           params_section("data", [&](ParamVisitor& v) { data_card.visit(v); }) +
           params_section("results", [&](ParamVisitor& v) { results.visit(v); }));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(),
-               card_path(context.checkpoint).string());
+  svdd::logger("sequence")
+      ->info("wrote {} and {}", context.checkpoint.string(),
+             card_path(context.checkpoint).string());
 }
 
 }  // namespace

@@ -5,11 +5,11 @@
 
 #include <set>
 
-#include "svdd/error.hpp"
 #include "svdd/config/experiment.hpp"
-#include "svdd/util/seeding.hpp"
+#include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {
 
@@ -29,11 +29,11 @@ void SequenceDataParams::visit(ParamVisitor& v, bool with_target) {
   v.field("alphabet", alphabet, "\"dna\" (ACGT) or \"rna\" (ACGU; T in the file reads as U)");
   v.require(alphabet == "dna" || alphabet == "rna", "alphabet", "must be \"dna\" or \"rna\"");
   v.field("test_fraction", test_fraction, "share of elements held out from all training");
-  v.require(test_fraction > 0 && test_fraction < 1, "test_fraction", "must be in (0, 1)");
+  v.in_open_range("test_fraction", test_fraction, 0, 1);
   v.field("train_a_share", train_a_share,
           "share of the training elements in train_a (the guiding oracle's part); the rest is "
           "train_b");
-  v.require(train_a_share > 0 && train_a_share < 1, "train_a_share", "must be in (0, 1)");
+  v.in_open_range("train_a_share", train_a_share, 0, 1);
   v.field("split_seed", split_seed, "seed of the element split");
 }
 

@@ -37,7 +37,7 @@ struct MdlmParams {
             "beside it says the alphabet and length)");
     v.require(!checkpoint.path.empty(), "checkpoint", "is required");
     v.field("steps", steps, "T: reverse steps (each reveals about L/T positions)");
-    v.require(steps >= 1, "steps", "must be at least 1");
+    v.at_least("steps", steps, 1);
   }
 };
 
@@ -51,7 +51,7 @@ struct LogLikelihoodParams {
     v.field("checkpoint", checkpoint, "the sequence.train_mdlm denoiser whose bound is reported");
     v.require(!checkpoint.path.empty(), "checkpoint", "is required");
     v.field("t_points", t_points, "points of the quadrature in t (more: less noise, slower)");
-    v.require(t_points >= 1, "t_points", "must be at least 1");
+    v.at_least("t_points", t_points, 1);
     v.field("seed", seed, "seed of each sequence's masks (hashed with the sequence)");
   }
 };
@@ -97,7 +97,7 @@ struct KmerParams {
   std::string part = "test";
   void visit(ParamVisitor& v) {
     v.field("k", k, "k-mer length");
-    v.require(k >= 1 && k <= 8, "k", "must be in [1, 8]");
+    v.in_range("k", k, 1, 8);
     data.visit(v, /*with_target=*/false);
     v.field("part", part,
             "which rows of the table are the reference: test (held out from training), train, "

@@ -35,7 +35,7 @@ struct GcParams {
   double target = 0.5;
   void visit(ParamVisitor& v) {
     v.field("target", target, "the wanted share of G and C; r = -|GC - target|");
-    v.require(target >= 0.0 && target <= 1.0, "target", "must be in [0, 1]");
+    v.in_range("target", target, 0.0, 1.0);
   }
 };
 
@@ -165,7 +165,7 @@ struct HomopolymerParams {
   int64_t max_run = 5;
   void visit(ParamVisitor& v) {
     v.field("max_run", max_run, "longest run of one letter allowed without penalty");
-    v.require(max_run >= 1, "max_run", "must be at least 1");
+    v.at_least("max_run", max_run, 1);
   }
 };
 

@@ -1,5 +1,6 @@
-// Core's toys and built-in rewards under the shared contract, and the
-// example plugin's reward, loaded from its library as `svdd run` loads it.
+// Core's toys, built-in rewards and value-network trainer under the shared
+// contract, and the example plugin's reward, loaded from its library as
+// `svdd run` loads it.
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
@@ -19,7 +20,7 @@ std::vector<std::string> covered() {
   std::vector<std::string> names;
   for (const auto& t : kModels) names.push_back(type_of(t));
   for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
-                           "torchscript_reward"}) {
+                           "torchscript_reward", "value_network"}) {
     names.push_back(name);
   }
   return names;
@@ -62,7 +63,11 @@ TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
                           /*mask_is_invalid=*/false});
 }
 
-TEST_CASE("every model and reward of core is under contract", "[contract][unit]") {
+TEST_CASE("core's value-network trainer keeps the trainer contract", "[contract][unit]") {
+  check_trainer(Workshop(), "pretrain/value_toy_categorical.toml");
+}
+
+TEST_CASE("every model, reward and trainer of core is under contract", "[contract][unit]") {
   check_coverage(svdd::register_core_components, covered());
 }
 

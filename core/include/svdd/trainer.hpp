@@ -70,10 +70,6 @@ struct SVDD_API TrainingStopped : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Refuses --resume for a trainer that keeps no resume state (InputError
-// naming the trainer); call it before any work.
-SVDD_API void refuse_resume(const TrainContext& context, const std::string& trainer);
-
 // Runs the trainer a [training] file names. An old [value_training] file is
 // refused with what to write instead. Sets libtorch's CPU threads from
 // [experiment] threads. Throws InputError for bad input (file, line, table

@@ -24,19 +24,19 @@ void ExperimentSettings::visit(ParamVisitor& v) {
   v.field("name", name, "name of the experiment (default output folder runs/<name>)");
   v.field("seed", seed, "master seed; every batch's generator derives from it and the run label");
   v.field("samples", samples, "output samples per run");
-  v.require(samples >= 1, "samples", "must be at least 1");
+  v.at_least("samples", samples, 1);
   v.field("batch_size", batch_size, "output samples per batch (results are saved per batch)");
-  v.require(batch_size >= 1, "batch_size", "must be at least 1");
+  v.at_least("batch_size", batch_size, 1);
   v.field("device", device, "\"cpu\" or \"cuda\" (when libtorch has CUDA)");
   v.require(device == "cpu" || device.rfind("cuda", 0) == 0, "device",
             "must be \"cpu\" or \"cuda\"");
   v.field("threads", threads, "CPU threads for libtorch; 0 uses all cores");
-  v.require(threads >= 0, "threads", "must be >= 0");
+  v.non_negative("threads", threads);
   v.field("chunk_rows", chunk_rows, "most rows per batched network or value call");
-  v.require(chunk_rows >= 1, "chunk_rows", "must be at least 1");
+  v.at_least("chunk_rows", chunk_rows, 1);
   v.field("target_alpha", target_alpha,
           "toy models: the alpha of the target p_pre exp(r/alpha)/Z behind target_distance");
-  v.require(target_alpha >= 0, "target_alpha", "must be >= 0");
+  v.non_negative("target_alpha", target_alpha);
   v.field("output", output, "default output folder (relative to the working directory)");
   FilePath data{data_dir};
   v.field("data_dir", data, "the shared data folder (default $SVDD_DATA_DIR or ../shared/data)");

@@ -6,6 +6,7 @@
 // particle can fill several slots and a poor one can vanish.
 #include <ATen/ATen.h>
 
+#include "methods/valued_method.hpp"
 #include "svdd/methods/particle_groups.hpp"
 #include "svdd/registry.hpp"
 
@@ -19,13 +20,13 @@ struct BeamParams {
   ComponentSpec value{"posterior_mean", nullptr};
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per particle and step");
-    v.require(candidates >= 1, "candidates", "must be at least 1");
+    v.at_least("candidates", candidates, 1);
     v.field("alpha", alpha,
             "0 keeps the top values; > 0 draws by exp(v/alpha) without replacement");
-    v.require(alpha >= 0.0, "alpha", "must be >= 0");
+    v.non_negative("alpha", alpha);
     v.field("group_size", group_size,
             "particles per group (the beam width); 0: the whole batch is one group");
-    v.require(group_size >= 0, "group_size", "must be >= 0");
+    v.non_negative("group_size", group_size);
     v.field("value", value, "soft value estimator (see svdd)");
   }
 };
@@ -61,13 +62,10 @@ class Beam final : public Method {
 }  // namespace
 
 void register_beam(Registry& registry) {
-  registry.add<ComponentKind::method, BeamParams>(
-      "beam",
+  add_valued_method<Beam, BeamParams>(
+      registry, "beam",
       "beam search / nested importance sampling: keep the best (or exp(v/alpha)-drawn) G of a "
-      "group's G*M candidates (cost as svdd)",
-      [](const BeamParams& p, const MethodDeps& deps) {
-        return std::make_unique<Beam>(p, deps.make_value(p.value, p.alpha));
-      });
+      "group's G*M candidates (cost as svdd)");
 }
 
 }  // namespace svdd

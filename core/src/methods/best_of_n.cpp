@@ -17,7 +17,7 @@ struct BestOfNParams {
   std::string match_compute_of;
   void visit(ParamVisitor& v) {
     v.field("n", n, "pretrained samples drawn per output sample; the best one is kept");
-    v.require(n >= 1, "n", "must be at least 1");
+    v.at_least("n", n, 1);
     v.field("match_compute_of", match_compute_of,
             "a run of this experiment (label or method name) listed earlier: n is set to the "
             "smallest value whose denoiser rows per sample reach that run's (overrides n)");

@@ -21,7 +21,7 @@ struct ClassifierGuidanceParams {
   FilePath checkpoint;
   void visit(ParamVisitor& v) {
     v.field("guidance_scale", guidance_scale, "step size along the value network's gradient");
-    v.require(guidance_scale >= 0.0, "guidance_scale", "must be >= 0");
+    v.non_negative("guidance_scale", guidance_scale);
     v.field("checkpoint", checkpoint, "the value network written by `svdd train`");
     v.require(!checkpoint.path.empty(), "checkpoint",
               "missing: name the value network written by `svdd train`");

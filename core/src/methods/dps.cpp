@@ -23,7 +23,7 @@ struct DpsParams {
   ComponentSpec surrogate;
   void visit(ParamVisitor& v) {
     v.field("guidance_scale", guidance_scale, "step size along the reward gradient");
-    v.require(guidance_scale >= 0.0, "guidance_scale", "must be >= 0");
+    v.non_negative("guidance_scale", guidance_scale);
     v.field("surrogate", surrogate,
             "a differentiable reward to take gradients of, when the run's reward is not one "
             "(a table { type = ..., ... }); empty: the run's reward");

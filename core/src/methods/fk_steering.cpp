@@ -36,20 +36,19 @@ struct FkParams {
   ComponentSpec value{"posterior_mean", nullptr};
   void visit(ParamVisitor& v) {
     v.field("alpha", alpha, "temperature: potentials are exp(./alpha) (1/lambda in the paper)");
-    v.require(alpha > 0.0, "alpha", "must be > 0");
-    v.field("potential", potential, choice_list(kPotentials));
-    v.require(parse_choice(kPotentials, potential).has_value(), "potential",
-              "must be " + choice_list(kPotentials));
+    v.positive("alpha", alpha);
+    v.field("potential", potential,
+            "the potential G from the values at resampling steps (see the file's header)");
+    require_choice(v, "potential", potential, kPotentials);
     v.field("interval", interval, "resample every this many steps");
-    v.require(interval >= 1, "interval", "must be at least 1");
+    v.at_least("interval", interval, 1);
     v.field("start", start, "steps taken before the first resampling");
-    v.require(start >= 0, "start", "must be >= 0");
-    v.field("resampling", resampling, choice_list(kResamplingSchemes));
-    v.require(is_resampling_scheme(resampling), "resampling",
-              "must be " + choice_list(kResamplingSchemes));
+    v.non_negative("start", start);
+    v.field("resampling", resampling, "the resampling scheme (Douc et al. 2005)");
+    require_choice(v, "resampling", resampling, kResamplingSchemes);
     v.field("group_size", group_size,
             "particles per group, resampled only among themselves; 0: the whole batch");
-    v.require(group_size >= 0, "group_size", "must be >= 0");
+    v.non_negative("group_size", group_size);
     v.field("value", value, "intermediate reward estimator (see svdd)");
   }
 };

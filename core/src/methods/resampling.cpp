@@ -11,10 +11,6 @@
 
 namespace svdd {
 
-bool is_resampling_scheme(const std::string& name) {
-  return parse_choice(kResamplingSchemes, name).has_value();
-}
-
 ResamplingScheme resampling_scheme(const std::string& name) {
   if (auto scheme = parse_choice(kResamplingSchemes, name)) return *scheme;
   throw InputError(fmt::format("resampling: unknown scheme '{}' (known: {})", name,

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "methods/valued_method.hpp"
 #include "svdd/methods/particle_groups.hpp"
 #include "svdd/methods/resampling.hpp"
 #include "svdd/registry.hpp"
@@ -25,16 +26,15 @@ struct SmcParams {
   ComponentSpec value{"posterior_mean", nullptr};
   void visit(ParamVisitor& v) {
     v.field("alpha", alpha, "temperature of the target p_pre exp(r/alpha)");
-    v.require(alpha > 0.0, "alpha", "must be > 0");
-    v.field("resampling", resampling, choice_list(kResamplingSchemes));
-    v.require(is_resampling_scheme(resampling), "resampling",
-              "must be " + choice_list(kResamplingSchemes));
+    v.positive("alpha", alpha);
+    v.field("resampling", resampling, "the resampling scheme (Douc et al. 2005)");
+    require_choice(v, "resampling", resampling, kResamplingSchemes);
     v.field("ess_threshold", ess_threshold,
             "resample a group when its ESS / group size falls below this (1: every step)");
-    v.require(ess_threshold >= 0.0 && ess_threshold <= 1.0, "ess_threshold", "must be in [0, 1]");
+    v.in_range("ess_threshold", ess_threshold, 0.0, 1.0);
     v.field("group_size", group_size,
             "particles per group, resampled only among themselves; 0: the whole batch");
-    v.require(group_size >= 0, "group_size", "must be >= 0");
+    v.non_negative("group_size", group_size);
     v.field("value", value, "soft value estimator v_t (see svdd)");
   }
 };
@@ -84,14 +84,11 @@ class Smc final : public Method {
 }  // namespace
 
 void register_smc(Registry& registry) {
-  registry.add<ComponentKind::method, SmcParams>(
-      "smc",
+  add_valued_method<Smc, SmcParams>(
+      registry, "smc",
       "sequential Monte Carlo (TDS-style weights exp((v_{t-1} - v_t)/alpha), ESS-triggered "
       "resampling within groups; cost: 2 denoiser rows and 1 reward call per particle and step "
-      "with posterior_mean)",
-      [](const SmcParams& p, const MethodDeps& deps) {
-        return std::make_unique<Smc>(p, deps.make_value(p.value, p.alpha));
-      });
+      "with posterior_mean)");
 }
 
 }  // namespace svdd

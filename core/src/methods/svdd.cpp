@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 
 #include "methods/selection.hpp"
+#include "methods/valued_method.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 
@@ -21,9 +22,9 @@ struct SvddParams {
   ComponentSpec value{"posterior_mean", nullptr};
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per sample and step");
-    v.require(candidates >= 1, "candidates", "must be at least 1");
+    v.at_least("candidates", candidates, 1);
     v.field("alpha", alpha, "temperature of the selection softmax; 0 takes the argmax");
-    v.require(alpha >= 0.0, "alpha", "must be >= 0");
+    v.non_negative("alpha", alpha);
     v.field("value", value,
             "soft value estimator: \"posterior_mean\" (SVDD-PM), \"exact\" (toys) or a table "
             "{ type = ..., ... }");
@@ -32,8 +33,8 @@ struct SvddParams {
 
 class Svdd final : public Method {
  public:
-  Svdd(int64_t candidates, double alpha, std::unique_ptr<ValueEstimator> value)
-      : candidates_(candidates), alpha_(alpha), value_(std::move(value)) {}
+  Svdd(const SvddParams& p, std::unique_ptr<ValueEstimator> value)
+      : candidates_(p.candidates), alpha_(p.alpha), value_(std::move(value)) {}
 
   int64_t candidates_per_particle() const override { return candidates_; }
 
@@ -51,14 +52,11 @@ class Svdd final : public Method {
 }  // namespace
 
 void register_svdd(Registry& registry) {
-  registry.add<ComponentKind::method, SvddParams>(
-      "svdd",
+  add_valued_method<Svdd, SvddParams>(
+      registry, "svdd",
       "soft value-based decoding (Li et al. 2024): M candidates per step, keep one by "
       "softmax(v/alpha) (cost: M+1 denoiser rows per sample and step with posterior_mean, M "
-      "reward calls)",
-      [](const SvddParams& p, const MethodDeps& deps) {
-        return std::make_unique<Svdd>(p.candidates, p.alpha, deps.make_value(p.value, p.alpha));
-      });
+      "reward calls)");
 }
 
 }  // namespace svdd

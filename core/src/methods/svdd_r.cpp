@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "methods/selection.hpp"
+#include "methods/valued_method.hpp"
 #include "svdd/registry.hpp"
 
 namespace svdd {
@@ -20,13 +21,12 @@ struct SvddRParams {
   ComponentSpec value{"posterior_mean", nullptr};
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per sample and step");
-    v.require(candidates >= 1, "candidates", "must be at least 1");
+    v.at_least("candidates", candidates, 1);
     v.field("alpha", alpha, "temperature of both selections; 0 takes the argmax");
-    v.require(alpha >= 0.0, "alpha", "must be >= 0");
+    v.non_negative("alpha", alpha);
     v.field("replace_fraction", replace_fraction,
             "share of the batch (lowest values) replaced each step by value-weighted draws");
-    v.require(replace_fraction >= 0.0 && replace_fraction < 1.0, "replace_fraction",
-              "must be in [0, 1)");
+    v.in_half_open_range("replace_fraction", replace_fraction, 0.0, 1.0);
     v.field("value", value, "soft value estimator (see svdd)");
   }
 };
@@ -59,13 +59,10 @@ class SvddR final : public Method {
 }  // namespace
 
 void register_svdd_r(Registry& registry) {
-  registry.add<ComponentKind::method, SvddRParams>(
-      "svdd_r",
+  add_valued_method<SvddR, SvddRParams>(
+      registry, "svdd_r",
       "SVDD plus replacing the worst fraction of the batch by value-weighted draws (Li et al. "
-      "2024, Algorithm 2; cost as svdd)",
-      [](const SvddRParams& p, const MethodDeps& deps) {
-        return std::make_unique<SvddR>(p, deps.make_value(p.value, p.alpha));
-      });
+      "2024, Algorithm 2; cost as svdd)");
 }
 
 }  // namespace svdd

@@ -26,15 +26,15 @@ struct ToyCategoricalParams {
   double sharpness = 1.5;
   void visit(ParamVisitor& v) {
     v.field("length", length, "L: tokens per string");
-    v.require(length >= 1 && length <= 12, "length", "must be in [1, 12]");
+    v.in_range("length", length, 1, 12);
     v.field("vocab", vocab, "V: distinct tokens (named A, B, C, ...), the mask token excluded");
-    v.require(vocab >= 2 && vocab <= 26, "vocab", "must be in [2, 26]");
+    v.in_range("vocab", vocab, 2, 26);
     v.require(std::pow(double(vocab), double(length)) <= 65536.0, "length",
               "vocab^length must be at most 65536 (the support is enumerated)");
     v.field("steps", steps,
             "T: reverse steps; the masked reverse step is exact only when one position unmasks "
             "per step, so keep T much larger than L");
-    v.require(steps >= 1, "steps", "must be at least 1");
+    v.at_least("steps", steps, 1);
     v.field("seed", seed, "seed of the random pretrained table");
     v.field("sharpness", sharpness, "p_pre(x) ~ exp(sharpness * z_x), z_x ~ N(0, 1)");
   }

@@ -45,7 +45,7 @@ struct ToyGmmParams {
     v.field("schedule", schedule, "noise schedule: linear or cosine");
     v.field("extent", extent, "the target grid covers [-extent, extent]^dim");
     v.field("bins", bins, "bins per dimension for target_distance");
-    v.require(bins >= 1 && bins <= 64, "bins", "must be in [1, 64]");
+    v.in_range("bins", bins, 1, 64);
   }
 };
 
@@ -146,7 +146,7 @@ struct PositionRewardParams {
   void visit(ParamVisitor& v) {
     v.field("centre", centre, "c: where the reward peaks");
     v.field("width", width, "w: r(x) = -|x - c|^2 / (2 w^2)");
-    v.require(width > 0, "width", "must be > 0");
+    v.positive("width", width);
   }
 };
 

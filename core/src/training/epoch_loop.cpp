@@ -4,7 +4,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,20 +14,10 @@
 #include "io/file_writing.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/log.hpp"
 
 namespace svdd {
 namespace {
-
-torch::Tensor text_tensor(const std::string& text) {
-  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
-                          torch::kUInt8)
-      .clone();
-}
-
-std::string tensor_text(const torch::Tensor& t) {
-  torch::Tensor bytes = t.to(torch::kCPU).contiguous();
-  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-}
 
 // "key.path" -> value text, for telling which setting changed.
 void flatten(const toml::table& table, const std::string& prefix,
@@ -284,8 +273,8 @@ int64_t EpochLoop::restore() {
     impl_->restored = true;
     if (impl_->state.resume) {
       impl_->load();
-      spdlog::info("resuming after epoch {} of {} ({})", impl_->epoch, impl_->options.epochs,
-                   impl_->state.file.string());
+      logger("train")->info("resuming after epoch {} of {} ({})", impl_->epoch,
+                            impl_->options.epochs, impl_->state.file.string());
     } else if (!impl_->state.file.empty()) {
       std::filesystem::remove(impl_->state.file);
     }
@@ -330,15 +319,16 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
       }
       epoch_loss += loss.item<double>() * double(rows.size(0));
       if (o.log_every > 0 && (step + 1) % o.log_every == 0) {
-        spdlog::info("  epoch {} step {}/{}: loss {:.4f}{} ({:.0f} s)", epoch + 1, step + 1,
-                     total_steps, loss.item<double>(), o.loss_unit, seconds_since(start));
+        logger("train")->info("  epoch {} step {}/{}: loss {:.4f}{} ({:.0f} s)", epoch + 1,
+                              step + 1, total_steps, loss.item<double>(), o.loss_unit,
+                              seconds_since(start));
       }
     }
     const EpochEnd end = hooks.end_epoch(epoch, epoch_loss / double(n));
     s.epoch = epoch + 1;
     s.save();
-    spdlog::info("epoch {}/{}: train loss {:.4f}{}{} ({:.1f} s)", epoch + 1, o.epochs,
-                 epoch_loss / double(n), o.loss_unit, end.log, seconds_since(start));
+    logger("train")->info("epoch {}/{}: train loss {:.4f}{}{} ({:.1f} s)", epoch + 1, o.epochs,
+                          epoch_loss / double(n), o.loss_unit, end.log, seconds_since(start));
     if (end.stop) break;
     if (s.state.stop_after_epoch > 0 && s.epoch >= s.state.stop_after_epoch && s.epoch < o.epochs) {
       throw TrainingStopped(fmt::format(
@@ -366,6 +356,18 @@ void EpochLoop::with_average(const std::function<void()>& f) {
 
 void EpochLoop::use_average() {
   if (!impl_->ema.empty()) impl_->swap_average();
+}
+
+at::Tensor text_tensor(const std::string& text) {
+  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
+                          torch::kUInt8)
+      .clone();
+}
+
+std::string tensor_text(const at::Tensor& bytes) {
+  torch::Tensor contiguous = bytes.to(torch::kCPU).contiguous();
+  return std::string(reinterpret_cast<const char*>(contiguous.data_ptr<uint8_t>()),
+                     contiguous.numel());
 }
 
 }  // namespace svdd

@@ -2,34 +2,34 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
 
 #include "svdd/trainer.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd {
 
 void GaussianTrainingOptions::visit(ParamVisitor& v) {
   v.field("epochs", epochs, "passes over the training images");
-  v.require(epochs >= 1, "epochs", "must be at least 1");
+  v.at_least("epochs", epochs, 1);
   v.field("batch_size", batch_size, "images per gradient step");
-  v.require(batch_size >= 1, "batch_size", "must be at least 1");
+  v.at_least("batch_size", batch_size, 1);
   v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-  v.require(learning_rate > 0, "learning_rate", "must be > 0");
+  v.positive("learning_rate", learning_rate);
   v.field("warmup_steps", warmup_steps, "steps of linear warm-up to the peak learning rate");
-  v.require(warmup_steps >= 0, "warmup_steps", "must be >= 0");
+  v.non_negative("warmup_steps", warmup_steps);
   v.field("weight_decay", weight_decay, "AdamW's weight decay");
-  v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+  v.non_negative("weight_decay", weight_decay);
   v.field("ema_decay", ema_decay,
           "decay of the exponential moving average of the weights, which is what is kept (0: "
           "the last weights)");
-  v.require(ema_decay >= 0 && ema_decay < 1, "ema_decay", "must be in [0, 1)");
+  v.in_half_open_range("ema_decay", ema_decay, 0, 1);
   v.field("validation_t_points", validation_t_points,
           "timesteps at which the held-out loss is averaged");
-  v.require(validation_t_points >= 1, "validation_t_points", "must be at least 1");
+  v.at_least("validation_t_points", validation_t_points, 1);
 }
 
 namespace {
@@ -107,8 +107,9 @@ GaussianTrainingHistory train_gaussian_denoiser(TrainableGaussianDenoiser& denoi
     history.initial_validation_loss = gaussian_validation_loss(
         denoiser, validation, schedule, o.validation_t_points, o.seed, o.chunk_rows);
   }
-  spdlog::info("before training: validation loss {:.4f}; {} epochs of {} steps",
-               history.initial_validation_loss, o.epochs, (n + o.batch_size - 1) / o.batch_size);
+  logger("train")->info("before training: validation loss {:.4f}; {} epochs of {} steps",
+                        history.initial_validation_loss, o.epochs,
+                        (n + o.batch_size - 1) / o.batch_size);
 
   EpochLoopHooks hooks;
   hooks.train_mode = [&](bool on) { denoiser.train(on); };

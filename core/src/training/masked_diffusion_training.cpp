@@ -2,27 +2,27 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
 
 #include "svdd/trainer.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd {
 
 void MaskedTrainingOptions::visit(ParamVisitor& v) {
   v.field("epochs", epochs, "passes over the training rows");
-  v.require(epochs >= 1, "epochs", "must be at least 1");
+  v.at_least("epochs", epochs, 1);
   v.field("batch_size", batch_size, "rows per gradient step");
-  v.require(batch_size >= 1, "batch_size", "must be at least 1");
+  v.at_least("batch_size", batch_size, 1);
   v.field("learning_rate", learning_rate, "AdamW's peak learning rate (cosine decay to 0)");
-  v.require(learning_rate > 0, "learning_rate", "must be > 0");
+  v.positive("learning_rate", learning_rate);
   v.field("weight_decay", weight_decay, "AdamW's weight decay");
-  v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+  v.non_negative("weight_decay", weight_decay);
   v.field("elbo_t_points", elbo_t_points, "quadrature points in t of the validation bound");
-  v.require(elbo_t_points >= 1, "elbo_t_points", "must be at least 1");
+  v.at_least("elbo_t_points", elbo_t_points, 1);
 }
 
 double masked_validation_nats_per_token(TrainableMaskedDenoiser& denoiser, const at::Tensor& x,
@@ -67,9 +67,9 @@ MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& denoiser,
     history.initial_validation_nats_per_token = masked_validation_nats_per_token(
         denoiser, validation, mask_id, o.elbo_t_points, o.seed, o.chunk_rows);
   }
-  spdlog::info("before training: validation bound {:.4f} nats/token; {} epochs of {} steps",
-               history.initial_validation_nats_per_token, o.epochs,
-               (n + o.batch_size - 1) / o.batch_size);
+  logger("train")->info(
+      "before training: validation bound {:.4f} nats/token; {} epochs of {} steps",
+      history.initial_validation_nats_per_token, o.epochs, (n + o.batch_size - 1) / o.batch_size);
 
   EpochLoopHooks hooks;
   hooks.train_mode = [&](bool on) { denoiser.train(on); };

@@ -4,7 +4,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <boost/uuid/detail/sha1.hpp>
 #include <ctime>
@@ -16,26 +15,11 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
-
-namespace {
-
-toml::table parse_training_file(const std::filesystem::path& file) {
-  if (!std::filesystem::is_regular_file(file)) {
-    throw InputError(fmt::format("training file not found: {}", file.string()));
-  }
-  try {
-    return toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", file.string(),
-                                 e.source().begin.line, e.source().begin.column, e.description()));
-  }
-}
-
-}  // namespace
 
 std::filesystem::path card_path(const std::filesystem::path& checkpoint) {
   std::filesystem::path p = checkpoint;
@@ -45,13 +29,6 @@ std::filesystem::path card_path(const std::filesystem::path& checkpoint) {
 std::filesystem::path resume_state_path(const std::filesystem::path& checkpoint) {
   std::filesystem::path p = checkpoint;
   return p.replace_extension(".resume.pt");
-}
-
-void refuse_resume(const TrainContext& context, const std::string& trainer) {
-  if (!context.resume) return;
-  throw InputError(fmt::format(
-      "{}: --resume: the trainer {} keeps no resume state; train it again without --resume",
-      context.training_file.string(), trainer));
 }
 
 std::string file_sha1(const std::filesystem::path& file) {
@@ -123,11 +100,23 @@ void read_card_section(const std::filesystem::path& card, const std::string& nam
       ->read(visit);
 }
 
-void train_component(const TrainingOptions& options, const Registry& registry) {
-  const std::filesystem::path file = std::filesystem::absolute(options.file).lexically_normal();
-  toml::table root = parse_training_file(file);
-  const std::string name = options.file.string();
-  const auto sources = SourceMap::of(root, name);
+namespace {
+
+// A training file read strictly: its [experiment] settings and the
+// [training] table as the trainer's spec, with where each key stands.
+struct TrainingFile {
+  std::filesystem::path file;  // absolute
+  std::shared_ptr<const SourceMap> sources;
+  ExperimentSettings settings;
+  ComponentSpec spec;
+};
+
+TrainingFile read_training_file(const TrainingOptions& options) {
+  TrainingFile tf;
+  tf.file = std::filesystem::absolute(options.file).lexically_normal();
+  toml::table root = read_toml_file(tf.file, "training file");
+  tf.sources = SourceMap::of(root, options.file.string());
+  const SourceMap& sources = *tf.sources;
   for (const auto& assignment : options.overrides) apply_override(root, assignment);
   if (root.contains("value_training")) {
     // The form before value networks became a trainer like the others.
@@ -136,52 +125,81 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
         "[training] type = \"value_network\" with the same keys (--set training.KEY), and move "
         "[model] and [reward] to [training.model] and [training.reward] (see "
         "experiments/pretrain/value_toy_categorical.toml)",
-        sources->locate("value_training")));
+        sources.locate("value_training")));
   }
   for (auto&& [key, node] : root) {
     if (key.str() != "experiment" && key.str() != "training") {
       throw InputError(fmt::format(
           "{}: unknown top-level key '{}' (known in a training file: experiment, training)",
-          sources->locate(std::string(key.str())), key.str()));
+          sources.locate(std::string(key.str())), key.str()));
     }
   }
-  const auto base_dir = file.parent_path();
-  auto origin = [&](const std::string& path) { return ConfigOrigin{sources, path, base_dir}; };
+  auto origin = [&](const std::string& path) {
+    return ConfigOrigin{tf.sources, path, tf.file.parent_path()};
+  };
   auto table_at = [&](const std::string& key) -> toml::table {
     const toml::node* node = root.get(key);
     if (!node) return {};
     if (!node->is_table()) {
-      throw InputError(fmt::format("{}: '{}' must be a table", sources->locate(key), key));
+      throw InputError(fmt::format("{}: '{}' must be a table", sources.locate(key), key));
     }
     return *node->as_table();
   };
-  ExperimentSettings settings;
-  settings.data_dir = default_data_dir();
+  tf.settings.data_dir = default_data_dir();
   make_component_config(table_at("experiment"), origin("experiment"))->read([&](ParamVisitor& v) {
-    settings.visit(v);
+    tf.settings.visit(v);
   });
-  const toml::table training = table_at("training");
-  if (!training.contains("type")) {
+  if (!table_at("training").contains("type")) {
     throw InputError(fmt::format("{}: [training] needs a type (a trainer; see svdd list)",
-                                 sources->locate("training")));
+                                 sources.locate("training")));
   }
-  const ComponentSpec spec = component_spec_from(*root.get("training"), origin("training"));
-  // Validates the table (unknown keys, types, values) before any work.
-  toml::table effective = toml::parse(registry.effective_toml(ComponentKind::trainer, spec));
+  tf.spec = component_spec_from(*root.get("training"), origin("training"));
+  return tf;
+}
 
+// The checkpoint: --out, else [training] output (relative to the file's
+// folder), else the file's name with .pt.
+std::filesystem::path checkpoint_of(const TrainingOptions& options,
+                                    const std::filesystem::path& file, const std::string& output) {
   std::filesystem::path checkpoint;
-  const std::string output = effective["output"].value_or(std::string());
   if (!options.out.empty()) {
     checkpoint = std::filesystem::absolute(options.out);
   } else if (!output.empty()) {
-    checkpoint = base_dir / output;
+    checkpoint = file.parent_path() / output;
   } else {
-    checkpoint = base_dir / file.filename().replace_extension(".pt");
+    checkpoint = file.parent_path() / file.filename().replace_extension(".pt");
   }
-  checkpoint = checkpoint.lexically_normal();
+  return checkpoint.lexically_normal();
+}
+
+// What the trainer gets: the card's [config.*] tables and the fingerprint a
+// resume state must match (the configuration without threads and output).
+void describe_configuration(TrainContext& context, const ExperimentSettings& settings,
+                            const toml::table& effective) {
+  ExperimentSettings copy = settings;
+  toml::table experiment = write_params([&](ParamVisitor& v) { copy.visit(v); });
+  context.config_toml = section_text({"config", "experiment"}, experiment) +
+                        section_text({"config", "training"}, effective);
+  experiment.erase("threads");
+  toml::table resumed = effective;
+  resumed.erase("output");
+  context.fingerprint_toml =
+      section_text({"experiment"}, experiment) + section_text({"training"}, resumed);
+}
+
+}  // namespace
+
+void train_component(const TrainingOptions& options, const Registry& registry) {
+  const TrainingFile tf = read_training_file(options);
+  const ComponentSpec& spec = tf.spec;
+  // Validates the table (unknown keys, types, values) before any work.
+  toml::table effective = toml::parse(registry.effective_toml(ComponentKind::trainer, spec));
+  const std::filesystem::path checkpoint =
+      checkpoint_of(options, tf.file, effective["output"].value_or(std::string()));
   effective.insert_or_assign("output", checkpoint.string());
   effective.insert_or_assign("type", spec.type);
 
+  const ExperimentSettings& settings = tf.settings;
   settings.check_device();
   const int64_t threads = settings.apply_threads();
   BuildContext build;
@@ -190,33 +208,29 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   build.data_dir = settings.data_dir;
   TrainContext context{build};
   context.seed = settings.seed;
-  context.training_file = file;
+  context.training_file = tf.file;
   context.checkpoint = checkpoint;
-  toml::table experiment = write_params([&](ParamVisitor& v) { settings.visit(v); });
-  context.config_toml = section_text({"config", "experiment"}, experiment) +
-                        section_text({"config", "training"}, effective);
-  experiment.erase("threads");
-  toml::table resumed = effective;
-  resumed.erase("output");
-  context.fingerprint_toml =
-      section_text({"experiment"}, experiment) + section_text({"training"}, resumed);
+  describe_configuration(context, settings, effective);
   context.resume = options.resume;
   context.stop_after_epoch = options.stop_after_epoch;
   context.registry = &registry;
-  context.locate = [sources](const std::string& path) { return sources->locate(path); };
+  context.locate = [sources = tf.sources](const std::string& path) {
+    return sources->locate(path);
+  };
   if (options.resume && !std::filesystem::exists(resume_state_path(checkpoint))) {
     throw InputError(fmt::format(
         "--resume: no training state {} to continue (run `svdd train {}` without --resume to "
         "start)",
-        resume_state_path(checkpoint).string(), name));
+        resume_state_path(checkpoint).string(), options.file.string()));
   }
   std::filesystem::create_directories(checkpoint.parent_path());
-  spdlog::info("svdd {} (libtorch {}): {} -> {} ({} threads{})", version(), torch_version(),
-               spec.type, checkpoint.string(), threads, options.resume ? ", resuming" : "");
+  logger("train")->info("svdd {} (libtorch {}): {} -> {} ({} threads{})", version(),
+                        torch_version(), spec.type, checkpoint.string(), threads,
+                        options.resume ? ", resuming" : "");
   try {
     registry.train(spec, context);
   } catch (const TrainingStopped& stopped) {
-    spdlog::info("{}", stopped.what());
+    logger("train")->info("{}", stopped.what());
   }
 }
 

@@ -16,14 +16,14 @@
 #include <map>
 #include <sstream>
 
-#include "svdd/error.hpp"
 #include "config/toml_config.hpp"
+#include "svdd/error.hpp"
 
 namespace svdd {
 
 void ValueNetworkParams::visit(ParamVisitor& v) {
   v.field("embedding", embedding, "discrete domains: size of each token's embedding");
-  v.require(embedding >= 1, "embedding", "must be at least 1");
+  v.at_least("embedding", embedding, 1);
   v.field("time_features", time_features,
           "sinusoidal features of t = step/T fed to the network (besides t itself); even");
   v.require(time_features >= 0 && time_features % 2 == 0 && time_features <= 64, "time_features",

@@ -6,7 +6,6 @@
 #include "svdd/training/value_training.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -23,6 +22,8 @@
 #include "svdd/error.hpp"
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/training/value_network.hpp"
+#include "svdd/util/log.hpp"
+#include "training/value_rollouts.hpp"
 
 namespace svdd {
 namespace {
@@ -50,26 +51,25 @@ struct ValueTrainingParams {
     v.field("rollouts", rollouts, "pretrained rollouts to label with their reward");
     v.require(rollouts >= 2, "rollouts", "must be at least 2 (some are held out)");
     v.field("batch_size", batch_size, "rollouts sampled together");
-    v.require(batch_size >= 1, "batch_size", "must be at least 1");
+    v.at_least("batch_size", batch_size, 1);
     v.field("states_per_rollout", states_per_rollout,
             "states x_t kept per rollout, at steps drawn uniformly without replacement; 0 keeps "
             "all T (bounds memory for large models)");
-    v.require(states_per_rollout >= 0, "states_per_rollout", "must be >= 0");
+    v.non_negative("states_per_rollout", states_per_rollout);
     v.field("epochs", epochs, "passes over the training states (may grow on --resume)");
-    v.require(epochs >= 1, "epochs", "must be at least 1");
+    v.at_least("epochs", epochs, 1);
     v.field("learning_rate", learning_rate, "Adam's learning rate (constant)");
-    v.require(learning_rate > 0, "learning_rate", "must be > 0");
+    v.positive("learning_rate", learning_rate);
     v.field("weight_decay", weight_decay, "Adam's L2 weight decay");
-    v.require(weight_decay >= 0, "weight_decay", "must be >= 0");
+    v.non_negative("weight_decay", weight_decay);
     v.field("batch_rows", batch_rows, "states per gradient step");
-    v.require(batch_rows >= 1, "batch_rows", "must be at least 1");
+    v.at_least("batch_rows", batch_rows, 1);
     v.field("holdout_fraction", holdout_fraction,
             "share of rollouts (with all their states) held out to measure the fit");
-    v.require(holdout_fraction > 0 && holdout_fraction < 1, "holdout_fraction",
-              "must be in (0, 1)");
+    v.in_open_range("holdout_fraction", holdout_fraction, 0, 1);
     v.field("time_buckets", time_buckets,
             "equal ranges of steps over which the held-out correlation is reported");
-    v.require(time_buckets >= 1, "time_buckets", "must be at least 1");
+    v.at_least("time_buckets", time_buckets, 1);
     network.visit(v);
   }
 };
@@ -77,17 +77,6 @@ struct ValueTrainingParams {
 std::filesystem::path beside(const std::filesystem::path& checkpoint, const std::string& suffix) {
   std::filesystem::path p = checkpoint;
   return p.replace_extension(suffix);
-}
-
-torch::Tensor text_tensor(const std::string& text) {
-  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
-                          torch::kUInt8)
-      .clone();
-}
-
-std::string tensor_text(const torch::Tensor& t) {
-  torch::Tensor bytes = t.to(torch::kCPU).contiguous();
-  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
 }
 
 double pearson(const torch::Tensor& a, const torch::Tensor& b) {
@@ -99,94 +88,7 @@ double pearson(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 // ---------------------------------------------------------------------------
-// Rollouts.
-
-// Every recorded state with its step, its rollout and that rollout's reward.
-struct Rollouts {
-  torch::Tensor states;   // [N, ...] the domain's dtype, CPU
-  torch::Tensor steps;    // [N] int64 in [1, T]
-  torch::Tensor rollout;  // [N] int64
-  torch::Tensor rewards;  // [R] float64: r(x_0) of each rollout
-};
-
-Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const ValueTrainingParams& p,
-                  int64_t seed) {
-  torch::NoGradGuard no_grad;
-  const int steps = model.num_steps();
-  const int64_t keep = p.states_per_rollout > 0 ? p.states_per_rollout : steps;
-  std::vector<torch::Tensor> states, step_ids, rollout_ids, rewards;
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t first = 0, batch = 0; first < p.rollouts; first += p.batch_size, ++batch) {
-    const int64_t n = std::min(p.batch_size, p.rollouts - first);
-    at::Generator generator = stream_generator(seed, "rollouts", batch);
-    // Which steps of each rollout are kept: `keep` of the T, uniformly.
-    torch::Tensor kept;
-    if (keep < steps) {
-      kept = torch::rand({n, steps}, generator, torch::kDouble).argsort(int64_t{1}).lt(keep);
-    }
-    torch::Tensor x = model.prior(n, generator);
-    const torch::Tensor ids = torch::arange(first, first + n, torch::kLong);
-    for (int t = steps; t >= 1; --t) {
-      torch::Tensor rows =
-          kept.defined() ? kept.select(1, steps - t) : torch::ones({n}, torch::kBool);
-      states.push_back(x.index({rows.to(x.device())}).to(torch::kCPU));
-      rollout_ids.push_back(ids.index({rows}));
-      step_ids.push_back(torch::full({rollout_ids.back().size(0)}, t, torch::kLong));
-      x = model.transition(x, t)->sample(1, generator);
-    }
-    rewards.push_back(reward.score(Samples(x, model.domain())));
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("rollouts {}/{}: mean reward {:.4g} ({:.1f} s)", first + n, p.rollouts,
-                 rewards.back().mean().item<double>(), seconds);
-  }
-  return {torch::cat(states), torch::cat(step_ids), torch::cat(rollout_ids), torch::cat(rewards)};
-}
-
-void save_rollouts(const Rollouts& r, const std::filesystem::path& file,
-                   const std::string& fingerprint) {
-  write_atomically(file, [&](const std::filesystem::path& tmp) {
-    torch::serialize::OutputArchive archive;
-    archive.write("fingerprint", text_tensor(fingerprint));
-    archive.write("states", r.states);
-    archive.write("steps", r.steps);
-    archive.write("rollout", r.rollout);
-    archive.write("rewards", r.rewards);
-    archive.save_to(tmp.string());
-  });
-}
-
-// The saved rollouts of this configuration, or none.
-std::optional<Rollouts> load_rollouts(const std::filesystem::path& file,
-                                      const std::string& fingerprint) {
-  if (!std::filesystem::exists(file)) return std::nullopt;
-  torch::serialize::InputArchive archive;
-  torch::Tensor saved;
-  Rollouts r;
-  try {
-    archive.load_from(file.string());
-    archive.read("fingerprint", saved);
-    if (tensor_text(saved) != fingerprint) return std::nullopt;
-    archive.read("states", r.states);
-    archive.read("steps", r.steps);
-    archive.read("rollout", r.rollout);
-    archive.read("rewards", r.rewards);
-  } catch (const c10::Error& e) {
-    spdlog::warn("cannot read saved rollouts {} ({}); sampling them again", file.string(),
-                 e.what_without_backtrace());
-    return std::nullopt;
-  }
-  return r;
-}
-
-// ---------------------------------------------------------------------------
 // Fitting and evaluation.
-
-struct Split {
-  torch::Tensor x, steps, target;  // CPU; target float32
-  int64_t rollouts = 0;
-  int64_t size() const { return x.size(0); }
-};
 
 torch::Tensor predict_all(ValueNetwork& network, const Split& s, int64_t chunk_rows) {
   torch::NoGradGuard no_grad;
@@ -290,8 +192,8 @@ Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& con
   const auto file = beside(context.checkpoint, ".rollouts.pt");
   if (context.resume) {
     if (std::optional<Rollouts> loaded = load_rollouts(file, state.fingerprint)) {
-      spdlog::info("loaded {} states of {} rollouts from {}", loaded->states.size(0),
-                   loaded->rewards.size(0), file.string());
+      logger("train")->info("loaded {} states of {} rollouts from {}", loaded->states.size(0),
+                            loaded->rewards.size(0), file.string());
       return *loaded;
     }
   } else {
@@ -300,27 +202,11 @@ Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& con
   const auto start = std::chrono::steady_clock::now();
   Cost cost;
   auto checked = counted(reward, model.domain(), cost, context.build.chunk_rows, p.reward.type);
-  Rollouts rollouts = roll_out(model, *checked, p, context.seed);
+  Rollouts rollouts =
+      roll_out(model, *checked, {p.rollouts, p.batch_size, p.states_per_rollout}, context.seed);
   report.rollout_seconds = seconds_since(start);
   save_rollouts(rollouts, file, state.fingerprint);
   return rollouts;
-}
-
-// Split by rollout: a rollout's states are all training or all held out.
-std::pair<Split, Split> split_by_rollout(const Rollouts& rollouts, int64_t count,
-                                         int64_t held_rollouts, int64_t seed) {
-  torch::Tensor order = torch::randperm(count, stream_generator(seed, "split"), torch::kLong);
-  torch::Tensor held_rollout = torch::zeros({count}, torch::kBool);
-  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
-  const torch::Tensor held_state = held_rollout.index_select(0, rollouts.rollout);
-  const torch::Tensor state_reward =
-      rollouts.rewards.index_select(0, rollouts.rollout).to(torch::kFloat);
-  auto split = [&](const torch::Tensor& mask, int64_t rollout_count) {
-    torch::Tensor rows = mask.nonzero().squeeze(1);
-    return Split{rollouts.states.index_select(0, rows), rollouts.steps.index_select(0, rows),
-                 state_reward.index_select(0, rows), rollout_count};
-  };
-  return {split(held_state.logical_not(), count - held_rollouts), split(held_state, held_rollouts)};
 }
 
 // The held-out correlation, overall and per bucket of steps, logged.
@@ -329,11 +215,12 @@ void evaluate_heldout(ValueNetwork& network, const Split& held, int steps, int64
   const torch::Tensor prediction = predict_all(network, held, chunk_rows);
   report.heldout_correlation = pearson(prediction, held.target);
   report.buckets = bucket_reports(prediction, held, steps, buckets);
-  spdlog::info("held-out correlation of predicted value and realised reward: {:.3f} overall",
-               report.heldout_correlation);
+  logger("train")->info(
+      "held-out correlation of predicted value and realised reward: {:.3f} overall",
+      report.heldout_correlation);
   for (const auto& b : report.buckets) {
-    spdlog::info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}", b.first_step,
-                 b.last_step, b.states, b.correlation, b.mse);
+    logger("train")->info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}",
+                          b.first_step, b.last_step, b.states, b.correlation, b.mse);
   }
 }
 
@@ -352,7 +239,7 @@ void write_value_network(const TrainContext& context, const ValueNetwork& networ
                   "\"{}\" }}.",
                   name, name),
       network.card_toml() + "\n" + results_toml(network, report));
-  spdlog::info("wrote {} and {}", context.checkpoint.string(), report.card.string());
+  logger("train")->info("wrote {} and {}", context.checkpoint.string(), report.card.string());
 }
 
 // Fits v(x_t, t) by mean squared error on the standardised reward, with a
@@ -379,7 +266,7 @@ void fit(ValueNetwork& network, const Split& train, const Split& held, double sc
   if (report.first_epoch == 0) {
     report.initial_heldout_loss = mse(predict_all(network, held, chunk_rows), held.target);
   }
-  spdlog::info(
+  logger("train")->info(
       "network: {} parameters; held-out loss before training {:.4g} (reward variance "
       "{:.4g})",
       network.parameter_count(), report.initial_heldout_loss, report.heldout_variance);
@@ -422,10 +309,10 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
                          effective_text(registry, ComponentKind::reward, "reward", p.reward));
   check_training_state(state);  // refuses another configuration before any sampling
   if (!context.resume && std::filesystem::exists(context.checkpoint)) {
-    spdlog::warn("replacing {} and its card (continue a training with --resume instead)",
-                 context.checkpoint.string());
+    logger("train")->warn("replacing {} and its card (continue a training with --resume instead)",
+                          context.checkpoint.string());
   }
-  spdlog::info("training a value network for {} ({} steps)", p.model.type, steps);
+  logger("train")->info("training a value network for {} ({} steps)", p.model.type, steps);
 
   ValueTrainingReport report;
   report.checkpoint = context.checkpoint;
@@ -441,13 +328,13 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   const double spread = train.target.to(torch::kDouble).std().item<double>();
   const double scale = spread > 1e-12 ? spread : 1.0;
   if (spread <= 1e-12) {
-    spdlog::warn(
+    logger("train")->warn(
         "every training rollout has the same reward {}: the value network can only "
         "predict that constant",
         mean);
   }
   report.heldout_variance = mse(torch::full({held.size()}, mean, torch::kDouble), held.target);
-  spdlog::info(
+  logger("train")->info(
       "{} training states ({} rollouts), {} held out ({} rollouts); reward mean {:.4g}, std "
       "{:.4g}",
       train.size(), train.rollouts, held.size(), held.rollouts, mean, spread);

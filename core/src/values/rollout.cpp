@@ -19,7 +19,7 @@ struct RolloutParams {
   std::string estimate = "mean";
   void visit(ParamVisitor& v) {
     v.field("rollouts", rollouts, "K: pretrained chains per scored row");
-    v.require(rollouts >= 1, "rollouts", "must be at least 1");
+    v.at_least("rollouts", rollouts, 1);
     v.field("estimate", estimate,
             "\"mean\": mean reward; \"soft\": alpha log mean exp(r/alpha) (needs alpha > 0)");
     v.require(estimate == "mean" || estimate == "soft", "estimate", "must be \"mean\" or \"soft\"");

@@ -29,9 +29,6 @@ inline constexpr std::array<Choice<ResamplingScheme>, 4> kResamplingSchemes{{
     {"residual", ResamplingScheme::residual},
 }};
 
-// Whether `name` is one of kResamplingSchemes.
-SVDD_API bool is_resampling_scheme(const std::string& name);
-
 // The scheme named `name`; throws InputError naming the known ones.
 SVDD_API ResamplingScheme resampling_scheme(const std::string& name);
 

@@ -130,4 +130,9 @@ class SVDD_API EpochLoop {
 // two TOML texts ("" when none does).
 SVDD_API std::string first_toml_difference(const std::string& saved, const std::string& now);
 
+// A text as a uint8 tensor and back: how state files (NAME.resume.pt,
+// NAME.rollouts.pt) store the fingerprint of the configuration they belong to.
+SVDD_API at::Tensor text_tensor(const std::string& text);
+SVDD_API std::string tensor_text(const at::Tensor& bytes);
+
 }  // namespace svdd

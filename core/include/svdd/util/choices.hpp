@@ -6,9 +6,8 @@
 //
 //   inline constexpr std::array<Choice<Potential>, 2> kPotentials{{
 //       {"difference", Potential::difference}, {"max", Potential::max}}};
-//   v.field("potential", potential, choice_list(kPotentials));
-//   v.require(parse_choice(kPotentials, potential).has_value(), "potential",
-//             "must be " + choice_list(kPotentials));
+//   v.field("potential", potential, "the potential G");
+//   require_choice(v, "potential", potential, kPotentials);  // "must be difference or max"
 #pragma once
 
 #include <array>
@@ -16,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "svdd/params.hpp"
 
 namespace svdd {
 
@@ -44,6 +45,14 @@ std::string choice_list(const std::array<Choice<E>, N>& table) {
     out += table[i].name;
   }
   return out;
+}
+
+// Refuses (in visit()) a value that names no choice of `table`, with the
+// message "must be a, b or c", which `svdd list` also shows.
+template <class E, std::size_t N>
+void require_choice(ParamVisitor& v, std::string_view key, std::string_view value,
+                    const std::array<Choice<E>, N>& table) {
+  v.require(parse_choice(table, value).has_value(), key, "must be " + choice_list(table));
 }
 
 }  // namespace svdd
