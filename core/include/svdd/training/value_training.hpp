@@ -23,36 +23,4 @@
 
 #include "svdd/export.hpp"
 #include "svdd/registry.hpp"
-
-namespace svdd {
-
-// Held-out figures of the steps first_step..last_step.
-struct ValueBucketReport {
-  int64_t first_step = 0;
-  int64_t last_step = 0;
-  int64_t states = 0;
-  double correlation = NAN;  // Pearson, predicted value vs realised reward
-  double mse = NAN;
-};
-
-struct ValueTrainingReport {
-  std::filesystem::path checkpoint, card;
-  int64_t first_epoch = 0;  // epochs already done before this call (resume)
-  int64_t epochs = 0;       // epochs done in all
-  // Mean squared errors in reward units. The per-epoch lists cover every
-  // epoch, including those of an earlier, resumed call.
-  double initial_heldout_loss = NAN;  // before the first epoch
-  std::vector<double> train_loss, heldout_loss;
-  double heldout_variance = NAN;  // the MSE of predicting the training mean
-  double heldout_correlation = NAN;
-  std::vector<ValueBucketReport> buckets;
-  int64_t train_rollouts = 0, heldout_rollouts = 0;
-  int64_t train_states = 0, heldout_states = 0;
-  double rollout_seconds = 0.0;   // sampling in this call (0 when reloaded)
-  double training_seconds = 0.0;  // epochs in this call
-};
-
-// The report a value network's card holds ([results]), read back.
-SVDD_API ValueTrainingReport read_value_training_report(const std::filesystem::path& checkpoint);
-
-}  // namespace svdd
+#include "svdd/training/value_training_report.hpp"  // the card's [results]
