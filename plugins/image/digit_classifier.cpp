@@ -37,6 +37,7 @@
 #include "svdd/error.hpp"
 #include "svdd/io/png_image.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"

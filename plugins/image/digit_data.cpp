@@ -7,6 +7,7 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 
 namespace svdd::image {
 

@@ -10,7 +10,9 @@
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 

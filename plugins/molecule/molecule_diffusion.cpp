@@ -12,7 +12,9 @@
 #include "selfies_transformer.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/masked_diffusion_training.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 

@@ -16,6 +16,7 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
 #include "tanimoto.hpp"
 

@@ -7,6 +7,7 @@
 
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 
 namespace svdd::molecule {
 

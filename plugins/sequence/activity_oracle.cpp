@@ -36,6 +36,7 @@
 #include "sequence_domain.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"

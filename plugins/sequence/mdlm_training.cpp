@@ -16,6 +16,8 @@
 #include "sequence_diffusion.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 

@@ -9,6 +9,7 @@
 #include "svdd/error.hpp"
 #include "svdd/io/table_file.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd::sequence {

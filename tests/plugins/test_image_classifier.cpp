@@ -17,6 +17,7 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -14,6 +14,7 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
+#include "svdd/util/seeding.hpp"
 #include "time_unet.hpp"
 #include "toy_fixture.hpp"
 

@@ -17,6 +17,7 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/util/clock.hpp"
 #include "toy_fixture.hpp"
 #include "vina_docking.hpp"
 

@@ -20,7 +20,9 @@
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/masked_diffusion_training.hpp"
+#include "svdd/util/seeding.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

@@ -18,6 +18,7 @@
 #include "svdd/error.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;

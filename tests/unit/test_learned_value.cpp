@@ -10,6 +10,7 @@
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/value_network.hpp"
 #include "svdd/training/value_training.hpp"
 #include "toy_fixture.hpp"

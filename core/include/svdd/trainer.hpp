@@ -7,16 +7,12 @@
 // [training.model] included), plus `output`, the checkpoint to write.
 //
 // A trainer writes the checkpoint TrainContext::checkpoint and, beside it,
-// a card (write_training_card) saying what was trained, on which data (with
+// a card (write_training_card, training/card.hpp) saying what was trained, on which data (with
 // the file's SHA-1), with which seed and configuration, and how well it did.
 // Trainers built on EpochLoop (training/epoch_loop.hpp) also keep
 // NAME.resume.pt after every epoch, which `svdd train --resume` continues.
 #pragma once
 
-#include <ATen/core/Generator.h>
-#include <ATen/core/Tensor.h>
-
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,10 +22,6 @@
 
 #include "svdd/export.hpp"
 #include "svdd/params.hpp"
-
-namespace torch::optim {
-class Optimizer;
-}
 
 namespace svdd {
 
@@ -76,54 +68,7 @@ struct SVDD_API TrainingStopped : std::runtime_error {
 // and key) and RuntimeFailure for failures while training.
 SVDD_API void train_component(const TrainingOptions& options, const Registry& registry);
 
-// "dir/NAME.pt" -> "dir/NAME.card.toml".
-SVDD_API std::filesystem::path card_path(const std::filesystem::path& checkpoint);
 // "dir/NAME.pt" -> "dir/NAME.resume.pt", the state --resume continues.
 SVDD_API std::filesystem::path resume_state_path(const std::filesystem::path& checkpoint);
-
-// The SHA-1 of a file's bytes as 40 hex digits (data provenance on cards).
-SVDD_API std::string file_sha1(const std::filesystem::path& file);
-
-// Writes the card of a trained network beside its checkpoint, atomically:
-// a comment `title`, then checkpoint, training file, seed, versions and
-// time, then `body_toml` (the trainer's own tables: what the network is,
-// [data] with files and hashes, [results]) and the [config.*] tables.
-SVDD_API void write_training_card(const TrainContext& context, const std::string& title,
-                                  const std::string& body_toml);
-
-// Card sections from parameter structs. params_section writes the fields
-// `visit` names with their current values as "[name]\nkey = value\n...";
-// read_card_section reads table `name` of a card back strictly (a missing
-// table, an unknown key or a wrong type is an InputError naming the card).
-// A trainer writes its network's parameters, the data and its results this
-// way, and the component that loads the checkpoint reads them back.
-SVDD_API std::string params_section(const std::string& name, const VisitFn& visit);
-SVDD_API void read_card_section(const std::filesystem::path& card, const std::string& name,
-                                const VisitFn& visit);
-
-// A CPU generator for the named random stream `stream` (a shuffle, the
-// initial weights, the rollouts of batch `index`) of a training file's seed,
-// so every stream draws the same numbers whatever ran before it.
-SVDD_API at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index = 0);
-
-// The learning rate at gradient step `step` of `total_steps` under a cosine
-// decay from `peak` to 0 (the schedule every trainer here uses).
-SVDD_API double cosine_learning_rate(double peak, int64_t step, int64_t total_steps);
-
-// One gradient step of `optimizer` on `loss`: every parameter group's
-// learning rate set to `learning_rate`, gradients zeroed and recomputed,
-// their joint norm clipped to `clip_norm` when it is > 0, then the update.
-SVDD_API void optimizer_step(torch::optim::Optimizer& optimizer, const at::Tensor& loss,
-                             double learning_rate, double clip_norm = 0.0);
-
-// Seconds since `start`, for training logs and cards.
-SVDD_API double seconds_since(std::chrono::steady_clock::time_point start);
-
-template <Parameters P>
-P read_card_section(const std::filesystem::path& card, const std::string& name) {
-  P params;
-  read_card_section(card, name, [&](ParamVisitor& v) { params.visit(v); });
-  return params;
-}
 
 }  // namespace svdd

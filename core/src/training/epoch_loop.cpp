@@ -14,7 +14,10 @@
 #include "io/file_writing.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/optimizer_step.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
 namespace {

@@ -1,5 +1,5 @@
 // The gradient step and learning-rate schedule shared by every trainer
-// (trainer.hpp).
+// (optimizer_step.hpp).
 // torch/types.h first: clip_grad.h does not include what it uses.
 #include <torch/types.h>
 // clang-format off
@@ -9,7 +9,7 @@
 
 #include <cmath>
 
-#include "svdd/trainer.hpp"
+#include "svdd/training/optimizer_step.hpp"
 
 namespace svdd {
 

@@ -2,11 +2,8 @@
 // training file strictly, resolves the checkpoint and hands the [training]
 // table to the trainer it names.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
-#include <boost/uuid/detail/sha1.hpp>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -16,88 +13,13 @@
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/util/log.hpp"
-#include "svdd/util/seeding.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
 
-std::filesystem::path card_path(const std::filesystem::path& checkpoint) {
-  std::filesystem::path p = checkpoint;
-  return p.replace_extension(".card.toml");
-}
-
 std::filesystem::path resume_state_path(const std::filesystem::path& checkpoint) {
   std::filesystem::path p = checkpoint;
   return p.replace_extension(".resume.pt");
-}
-
-std::string file_sha1(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("cannot read {}", file.string()));
-  boost::uuids::detail::sha1 sha;
-  std::vector<char> buffer(1 << 16);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) sha.process_bytes(buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  boost::uuids::detail::sha1::digest_type digest;
-  sha.get_digest(digest);
-  std::string hex;
-  for (unsigned int word : digest) hex += fmt::format("{:08x}", word);
-  return hex;
-}
-
-void write_training_card(const TrainContext& context, const std::string& title,
-                         const std::string& body_toml) {
-  toml::table top;
-  top.insert("checkpoint", context.checkpoint.filename().string());
-  // Relative to the card, so a committed card names no machine's folders.
-  top.insert(
-      "training_file",
-      std::filesystem::relative(context.training_file, context.checkpoint.parent_path()).string());
-  top.insert("seed", context.seed);
-  top.insert("svdd_version", version());
-  top.insert("libtorch_version", torch_version());
-  top.insert("written", utc_now_text());
-  std::ostringstream head;
-  head << top;
-  std::string comment;
-  std::istringstream lines(title);
-  for (std::string line; std::getline(lines, line);) comment += "# " + line + "\n";
-  const auto file = card_path(context.checkpoint);
-  write_atomically(file, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp);
-    out << comment << "\n" << head.str() << "\n\n" << body_toml << "\n" << context.config_toml;
-    out.close();
-    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
-  });
-}
-
-std::string params_section(const std::string& name, const VisitFn& visit) {
-  return section_text({name}, write_params(visit));
-}
-
-void read_card_section(const std::filesystem::path& card, const std::string& name,
-                       const VisitFn& visit) {
-  if (!std::filesystem::is_regular_file(card)) {
-    throw InputError(
-        fmt::format("card not found: {} (a checkpoint travels with its card)", card.string()));
-  }
-  toml::table root;
-  try {
-    root = toml::parse_file(card.string());
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", card.string(),
-                                 e.source().begin.line, e.source().begin.column, e.description()));
-  }
-  const auto sources = SourceMap::of(root, card.string());
-  const toml::node* node = root.get(name);
-  if (!node || !node->is_table()) {
-    throw InputError(fmt::format("{}: not the card of this kind of checkpoint: no [{}] table",
-                                 card.string(), name));
-  }
-  make_component_config(*node->as_table(), ConfigOrigin{sources, name, card.parent_path()})
-      ->read(visit);
 }
 
 namespace {
@@ -232,14 +154,6 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   } catch (const TrainingStopped& stopped) {
     logger("train")->info("{}", stopped.what());
   }
-}
-
-at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index) {
-  return at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, stream, index));
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace svdd

@@ -18,6 +18,7 @@
 
 #include "config/toml_config.hpp"
 #include "svdd/error.hpp"
+#include "svdd/training/card.hpp"
 
 namespace svdd {
 

@@ -9,6 +9,7 @@
 #include "svdd/trainer.hpp"
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/log.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
 

@@ -20,9 +20,12 @@
 #include "svdd/config/experiment.hpp"
 #include "svdd/decoding/decoding_loop.hpp"
 #include "svdd/error.hpp"
+#include "svdd/training/card.hpp"
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/training/value_network.hpp"
+#include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
+#include "svdd/util/seeding.hpp"
 #include "training/value_rollouts.hpp"
 
 namespace svdd {

@@ -7,6 +7,7 @@
 #include "config/toml_config.hpp"
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
+#include "svdd/training/card.hpp"
 
 namespace svdd {
 namespace {

@@ -2,8 +2,12 @@
 // derive every generator from the master seed this way).
 #pragma once
 
+#include <ATen/core/Generator.h>
+
 #include <cstdint>
 #include <string>
+
+#include "svdd/export.hpp"
 
 namespace svdd {
 
@@ -28,5 +32,10 @@ inline uint64_t stream_seed(int64_t seed, const std::string& name, int64_t index
   return splitmix64(splitmix64(static_cast<uint64_t>(seed) ^ splitmix64(fnv1a(name))) +
                     static_cast<uint64_t>(index));
 }
+
+// A CPU generator for the named random stream `stream` (a shuffle, the
+// initial weights, the rollouts of batch `index`) of a training file's seed,
+// so every stream draws the same numbers whatever ran before it.
+SVDD_API at::Generator stream_generator(int64_t seed, const std::string& stream, int64_t index = 0);
 
 }  // namespace svdd
