@@ -1,6 +1,9 @@
 // Data tables: CSV and gzip-compressed TSV, and errors that name the place.
 #include <zlib.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "catch_torch.hpp"
 #include "needs_data.hpp"
 #include "svdd/config/experiment.hpp"
@@ -35,6 +38,46 @@ TEST_CASE("tables read CSV and gzip TSV files", "[unit][table]") {
   CHECK_THROWS_WITH(svdd::Table::read(dir.write("d.csv", "x\n1\nabc\n")).numbers("x"),
                     Contains("d.csv:3: column 'x': 'abc' is not a number"));
   CHECK_THROWS_WITH(svdd::Table::read(dir.path() / "missing.csv"), Contains("data file not found"));
+}
+
+// The message of a damaged .gz comes from zlib's stream; it was read after
+// the stream was closed, so it printed different garbage each time.
+TEST_CASE("a damaged gzip table gives the same clear message every time", "[unit][table]") {
+  svdd::test::TempDir dir;
+  const auto gz = dir.path() / "damaged.tsv.gz";
+  gzFile out = gzopen(gz.c_str(), "wb");
+  std::string text = "id\tactivity\n";
+  for (int i = 0; i < 2000; ++i)
+    text += "enh" + std::to_string(i) + "\t" + std::to_string(i % 7) + "\n";
+  gzwrite(out, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(out);
+  // Flip bytes in the middle of the deflate stream.
+  std::string bytes;
+  {
+    std::ifstream in(gz, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(bytes.size() > 64);
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] = char(~bytes[i]);
+  std::ofstream(gz, std::ios::binary | std::ios::trunc) << bytes;
+
+  auto message = [&] {
+    try {
+      svdd::Table::read(gz);
+    } catch (const svdd::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string first = message();
+  CHECK_THAT(first, Contains("damaged.tsv.gz is damaged: "));
+  // zlib's own words for a corrupt stream, not freed memory.
+  const std::string reason = first.substr(first.find("is damaged: ") + 12);
+  CHECK(reason.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_()'.:,/") ==
+        std::string::npos);
+  CHECK(reason.size() >= 5);
+  for (int i = 0; i < 5; ++i) CHECK(message() == first);
 }
 
 TEST_CASE("the shared enhancer table reads when the data folder is there", "[unit][table][data]") {

@@ -31,7 +31,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
     }
   }
   int error = Z_OK;
-  const char* message = gzerror(in, &error);
+  // gzerror's text belongs to the stream: copy it before gzclose frees it.
+  const std::string message = gzerror(in, &error);
   gzclose(in);
   if (error != Z_OK && error != Z_STREAM_END) {
     throw InputError(fmt::format("{} is damaged: {}", file.string(), message));
