@@ -1,5 +1,9 @@
 // Running experiments: output files, determinism, resume after an
 // interruption, and failures that keep finished results.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <set>
@@ -136,6 +140,32 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
   // An existing result folder is never overwritten.
   CHECK_THROWS_WITH(run(dir.write("e2.toml", kExperiment), dir.path() / "out", registry),
                     Contains("already holds results"));
+}
+
+// Two runs in one folder at once duplicated or corrupted its rows. A run
+// holds an flock on DIR/.svdd.lock; another open file description of it
+// stands for another process here (flock treats both alike).
+TEST_CASE("a run refuses a folder another run holds, naming its process", "[unit][runner]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  auto file = dir.write("e.toml", kExperiment);
+  const auto out = dir.path() / "held";
+  std::filesystem::create_directories(out);
+  const int other = ::open((out / ".svdd.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(other >= 0);
+  REQUIRE(::flock(other, LOCK_EX | LOCK_NB) == 0);
+  REQUIRE(::pwrite(other, "4242\n", 5, 0) == 5);
+  CHECK_THROWS_AS(run(file, out, registry), svdd::InputError);
+  CHECK_THROWS_WITH(run(file, out, registry),
+                    Contains("held is in use by another svdd run (process 4242)"));
+  CHECK_THROWS_WITH(run(file, out, registry, /*resume=*/true), Contains("process 4242"));
+  CHECK_FALSE(std::filesystem::exists(out / "samples.csv"));
+  ::close(other);  // the other run ends: the folder is free
+  run(file, out, registry);
+  CHECK(svdd::read_csv(out / "samples.csv").size() == 120);
+  // A run's own lock is released when it ends: the folder can be resumed.
+  run(file, out, registry, /*resume=*/true);
 }
 
 TEST_CASE("the same seed and configuration give byte-identical samples", "[unit][runner]") {

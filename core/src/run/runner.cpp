@@ -10,6 +10,7 @@
 
 #include <set>
 
+#include "run/folder_lock.hpp"
 #include "run/prepare.hpp"
 #include "run/progress.hpp"
 #include "run/result_files.hpp"
@@ -153,9 +154,13 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
                     const RunOptions& options) {
   const OutputFiles files{output_dir(experiment, options)};
   const auto& dir = files.dir;
-  check_output_folder(files, options.resume);
+  if (options.resume && !std::filesystem::is_directory(dir)) check_output_folder(files, true);
   for (const auto& run : experiment.runs) run.settings.check_device();
   std::filesystem::create_directories(dir);
+  // Held until the run ends, before the folder is looked at: two runs that
+  // start together cannot both find it empty.
+  const FolderLock lock(dir);
+  check_output_folder(files, options.resume);
   LogFile log(dir / "run.log");
 
   const int64_t threads = experiment.settings.apply_threads();
