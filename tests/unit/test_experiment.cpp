@@ -50,6 +50,25 @@ std::string load_error(const std::string& text, std::vector<std::string> sets = 
 
 }  // namespace
 
+// A method named with a line break was written to samples.csv but silently
+// missing from the summaries; names, counts and the experiment's folder
+// name that cannot work are refused before any work (issue 13).
+TEST_CASE("names and counts that cannot round-trip or fit are refused", "[unit][config]") {
+  CHECK_THAT(load_error(kBase + "[methods.\"two\\nlines\"]\ntype = \"pretrained\"\n"),
+             Contains("[methods.two") && Contains("control character"));
+  CHECK_THAT(load_error(kBase + "[methods.\"cr\\r\"]\ntype = \"pretrained\"\n"),
+             Contains("control character"));
+  const std::string sweep =
+      kBase + "[sweep]\nmethods.svdd.value = [\"exact\", \"posterior_mean\"]\n";
+  CHECK_NOTHROW(load(sweep));
+  CHECK_THAT(load_error(kBase, {"experiment.name=\"\""}), Contains("name: must be a folder name"));
+  CHECK_THAT(load_error(kBase, {"experiment.name=\"../up\""}),
+             Contains("name: must be a folder name"));
+  CHECK_THAT(load_error(kBase, {"experiment.samples=9223372036854775807"}),
+             Contains("samples: must be at most 1000000000"));
+  CHECK(load(kBase, {"experiment.samples=1000000000"}).settings.samples == 1000000000);
+}
+
 TEST_CASE("an unknown key is refused with file, line, table and key", "[unit][config]") {
   std::string text = kBase + "candidats = 5\n";
   const auto message = load_error(text);

@@ -16,15 +16,19 @@
 #include "config/sweep.hpp"
 #include "config/toml_config.hpp"
 #include "svdd/error.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
 
 void ExperimentSettings::visit(ParamVisitor& v) {
   v.field("name", name, "name of the experiment (default output folder runs/<name>)");
+  v.require(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos,
+            "name", "must be a folder name: not empty, '.' or '..', and without '/'");
   v.field("seed", seed, "master seed; every batch's generator derives from it and the run label");
   v.field("samples", samples, "output samples per run");
   v.at_least("samples", samples, 1);
+  v.require(samples <= kMostSamples, "samples", fmt::format("must be at most {}", kMostSamples));
   v.field("batch_size", batch_size, "output samples per batch (results are saved per batch)");
   v.at_least("batch_size", batch_size, 1);
   v.field("device", device, "\"cpu\" or \"cuda\" (when libtorch has CUDA)");
@@ -53,8 +57,15 @@ void ExperimentSettings::check_device() const {
 }
 
 int64_t ExperimentSettings::apply_threads() const {
-  const int64_t n =
-      threads > 0 ? threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  int64_t n = threads > 0 ? threads : cores;
+  if (n > cores) {
+    // More threads than cores only slow libtorch down (and 100000 of them
+    // exhaust the process).
+    logger("core")->warn("threads = {}: this machine has {} cores; using {}", threads, cores,
+                         cores);
+    n = cores;
+  }
   at::set_num_threads(static_cast<int>(n));
   return n;
 }
@@ -175,6 +186,17 @@ const toml::table& check_top_level(const toml::table& root, const SourceMap& sou
 // before any work.
 RunPlan plan_run(const SweepPoint& point, const std::string& method, const ConfigOrigin& top,
                  const Registry& registry) {
+  // Labels are written to every result file; a line break or another
+  // control character would not read back from them.
+  for (unsigned char c : point.label) {
+    if (c < 0x20 || c == 0x7f) {
+      throw InputError(fmt::format(
+          "{}: [methods.{}]: the run label '{}' holds a control character (a line break?); "
+          "method names and sweep values must be printable to round-trip through samples.csv "
+          "and summary.csv",
+          top.sources->locate("methods." + method), method, point.label));
+    }
+  }
   RunPlan plan;
   plan.method = method;
   plan.label = point.label;

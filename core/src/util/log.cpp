@@ -31,6 +31,8 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   // Takes the registry's pattern and the level SPDLOG_LEVEL set for `name`,
   // and registers the logger.
   spdlog::initialize_logger(created);
+  // Every line reaches run.log at once: a killed run keeps its whole log.
+  created->flush_on(spdlog::level::info);
   return created;
 }
 

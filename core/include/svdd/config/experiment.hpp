@@ -16,6 +16,10 @@
 
 namespace svdd {
 
+// The most output samples a run may ask for: far beyond any comparison,
+// and it keeps sample counts, batch counts and row products in range.
+inline constexpr int64_t kMostSamples = 1'000'000'000;
+
 struct ExperimentSettings {
   std::string name = "experiment";
   int64_t seed = 0;
@@ -31,7 +35,8 @@ struct ExperimentSettings {
   void visit(ParamVisitor& v);
   // Refuses (InputError) a device this libtorch cannot use.
   void check_device() const;
-  // Sets libtorch's CPU threads (0: all cores); returns how many.
+  // Sets libtorch's CPU threads (0: all cores; more than the machine's cores
+  // is clamped to them with a warning); returns how many.
   int64_t apply_threads() const;
 };
 
