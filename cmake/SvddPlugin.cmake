@@ -17,7 +17,11 @@ function(svdd_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   if(DEFINED SVDD_BUILD_PLUGIN_DIR)
-    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SVDD_BUILD_PLUGIN_DIR}")
+    # Inside svdd's tree: libsvdd_core beside in the build (plugins/ ->
+    # core/) and installed (<libdir>/svdd/plugins -> <libdir>).
+    set_target_properties(${target} PROPERTIES
+      LIBRARY_OUTPUT_DIRECTORY "${SVDD_BUILD_PLUGIN_DIR}"
+      INSTALL_RPATH "$ORIGIN/../core;$ORIGIN/../..")
   elseif(DEFINED SVDD_PLUGIN_OUTPUT_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SVDD_PLUGIN_OUTPUT_DIR}")
   else()

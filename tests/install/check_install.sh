@@ -8,6 +8,8 @@ src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
+# The installed binaries, too, find their libraries only through $ORIGIN.
+"$(dirname "$0")/check_runpath.sh" "$work/prefix/bin" "$work/prefix/lib"
 cmake -S "$src/plugins/example" -B "$work/example" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/example" >/dev/null
