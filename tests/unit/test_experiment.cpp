@@ -1,4 +1,6 @@
 // Experiment files: strict parsing, --set overrides and sweep expansion.
+#include <sys/stat.h>
+
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
 #include "toy_fixture.hpp"
@@ -67,6 +69,24 @@ TEST_CASE("names and counts that cannot round-trip or fit are refused", "[unit][
   CHECK_THAT(load_error(kBase, {"experiment.samples=9223372036854775807"}),
              Contains("samples: must be at most 1000000000"));
   CHECK(load(kBase, {"experiment.samples=1000000000"}).settings.samples == 1000000000);
+}
+
+TEST_CASE("a folder or a FIFO given as the experiment file is named as such", "[unit][config]") {
+  TempDir dir;
+  auto registry = core_registry();
+  auto error = [&](const std::filesystem::path& file) {
+    try {
+      svdd::load_experiment(file, {}, registry);
+    } catch (const svdd::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(error(dir.path()), Contains("is a directory, not a TOML file"));
+  CHECK_THAT(error(dir.path() / "none.toml"), Contains("experiment file not found"));
+  const auto fifo = dir.path() / "pipe.toml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THAT(error(fifo), Contains("is not a regular file"));
 }
 
 TEST_CASE("an unknown key is refused with file, line, table and key", "[unit][config]") {

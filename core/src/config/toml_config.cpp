@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "svdd/error.hpp"
@@ -155,8 +158,23 @@ std::vector<std::string> ordered_names(const toml::table& table, const std::stri
 }
 
 toml::table read_toml_file(const std::filesystem::path& file, const std::string& what) {
-  if (!std::filesystem::is_regular_file(file)) {
+  std::error_code error;
+  const auto status = std::filesystem::status(file, error);
+  if (!std::filesystem::exists(status)) {
     throw InputError(fmt::format("{} not found: {}", what, file.string()));
+  }
+  if (std::filesystem::is_directory(status)) {
+    throw InputError(fmt::format("{} {} is a directory, not a TOML file", what, file.string()));
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    throw InputError(
+        fmt::format("{} {} is not a regular file (a FIFO or a device?)", what, file.string()));
+  }
+  if (std::FILE* probe = std::fopen(file.c_str(), "rb")) {
+    std::fclose(probe);
+  } else {
+    throw InputError(
+        fmt::format("cannot read {} {}: {}", what, file.string(), std::strerror(errno)));
   }
   try {
     return toml::parse_file(file.string());

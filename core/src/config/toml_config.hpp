@@ -75,8 +75,10 @@ std::vector<std::string> file_order(const std::vector<std::string>& keys, const 
 std::vector<std::string> ordered_names(const toml::table& table, const std::string& prefix,
                                        const SourceMap& sources);
 
-// Parses a TOML file; InputError "<what> not found: FILE" when it is not a
-// regular file, "FILE:line:col: TOML syntax error: ..." when it does not parse.
+// Parses a TOML file; InputError "<what> not found: FILE" when it does not
+// exist, saying so when it is a directory, not a regular file or unreadable
+// (with the system's reason), and "FILE:line:col: TOML syntax error: ..."
+// when it does not parse.
 toml::table read_toml_file(const std::filesystem::path& file, const std::string& what);
 
 }  // namespace svdd
