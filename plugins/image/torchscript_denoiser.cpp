@@ -85,17 +85,7 @@ torch::jit::Module load_checked(const std::string& file, const torch::Device& de
       "forward(x_t: Tensor[B, {0}], t: Tensor[B]) -> Tensor[B, {0}], the predicted {1} at the "
       "float32 training timestep t in [1, {2}]",
       image, options.prediction == "x0" ? "clean image x_0" : "noise", options.train_steps);
-  torch::jit::Module module;
-  try {
-    module = torch::jit::load(file, device);
-  } catch (const std::exception& error) {
-    throw InputError(
-        fmt::format("{}: cannot be loaded as a TorchScript module ({}); expected a file written by "
-                    "torch.jit.save with {}",
-                    file, torchscript_error_line(error), expected));
-  }
-  module.eval();
-  for (at::Tensor parameter : module.parameters()) parameter.requires_grad_(false);
+  torch::jit::Module module = load_torchscript_module(file, device, expected);
 
   at::NoGradGuard no_grad;
   const at::TensorOptions on_device = at::TensorOptions(device).dtype(at::kFloat);

@@ -163,24 +163,6 @@ class TorchScriptReward final : public RewardOracle {
   bool warned_non_finite_ = false;
 };
 
-// Loads `file` onto `device` for evaluation, its weights frozen (gradients
-// reach the input, never the weights).
-torch::jit::Module load_module(const std::string& file, const torch::Device& device,
-                               const std::string& expected) {
-  torch::jit::Module module;
-  try {
-    module = torch::jit::load(file, device);
-  } catch (const std::exception& error) {
-    throw InputError(
-        fmt::format("{}: cannot be loaded as a TorchScript module ({}); expected a file written by "
-                    "torch.jit.save with {}",
-                    file, torchscript_error_line(error), expected));
-  }
-  module.eval();
-  for (at::Tensor parameter : module.parameters()) parameter.requires_grad_(false);
-  return module;
-}
-
 // Calls the module once on a batch of 2 so that a wrong signature or output
 // is refused when the run is built, not after its first sampling steps.
 void probe(torch::jit::Module& module, const std::string& file, const std::string& expected,
@@ -227,7 +209,7 @@ std::unique_ptr<RewardOracle> make_torchscript_reward(const TorchScriptRewardPar
   const std::string expected = fmt::format(
       "forward(x: {}) -> Tensor[B] or Tensor[B, 1], one score per sample of domain '{}'",
       input_text, domain.name);
-  torch::jit::Module module = load_module(file, device, expected);
+  torch::jit::Module module = load_torchscript_module(file, device, expected);
   at::Tensor example = at::zeros(input_shape, at::TensorOptions(device).dtype(at::kFloat));
   // Discrete modules see valid one-hot rows (token 0 everywhere), not zeros.
   if (domain.discrete()) example.select(-1, 0).fill_(1.0f);

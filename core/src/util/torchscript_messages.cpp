@@ -7,6 +7,8 @@
 #include <cctype>
 #include <vector>
 
+#include "svdd/error.hpp"
+
 namespace svdd {
 
 // The gist of a libtorch error in one line: no C++ backtrace, and of a
@@ -37,6 +39,22 @@ std::string torchscript_forward_signature(const torch::jit::Module& module) {
   return fmt::format(
       "forward({}) -> {}", fmt::join(arguments, ", "),
       returns.size() == 1 ? returns[0] : fmt::format("({})", fmt::join(returns, ", ")));
+}
+
+torch::jit::Module load_torchscript_module(const std::string& file, const c10::Device& device,
+                                           const std::string& expected) {
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(file, device);
+  } catch (const std::exception& error) {
+    throw InputError(
+        fmt::format("{}: cannot be loaded as a TorchScript module ({}); expected a file written by "
+                    "torch.jit.save with {}",
+                    file, torchscript_error_line(error), expected));
+  }
+  module.eval();
+  for (at::Tensor parameter : module.parameters()) parameter.requires_grad_(false);
+  return module;
 }
 
 }  // namespace svdd

@@ -1,6 +1,6 @@
-// Error messages about TorchScript modules exported from Python
-// (torch.jit.save), shared by core's torchscript_reward and plugins'
-// TorchScript models. <torch/script.h> stays out of this header: the module
+// Loading TorchScript modules exported from Python (torch.jit.save) and the
+// error messages about them, shared by core's torchscript_reward and
+// plugins' TorchScript models. <torch/script.h> stays out of this header: the module
 // type is only declared.
 #pragma once
 
@@ -12,6 +12,9 @@
 namespace torch::jit {
 struct Module;
 }
+namespace c10 {
+struct Device;
+}
 
 namespace svdd {
 
@@ -22,5 +25,13 @@ SVDD_API std::string torchscript_error_line(const std::exception& error);
 // The module's forward as Python would write it, e.g.
 // "forward(x: Tensor, y: Tensor) -> Tensor", for messages.
 SVDD_API std::string torchscript_forward_signature(const torch::jit::Module& module);
+
+// Loads `file` onto `device` for evaluation, its weights frozen (gradients
+// reach the input, never the weights). A file that does not load is an
+// InputError naming it, libtorch's reason in one line, and `expected` (the
+// forward signature the caller wants).
+SVDD_API torch::jit::Module load_torchscript_module(const std::string& file,
+                                                    const c10::Device& device,
+                                                    const std::string& expected);
 
 }  // namespace svdd
