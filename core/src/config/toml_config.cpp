@@ -184,4 +184,36 @@ toml::table read_toml_file(const std::filesystem::path& file, const std::string&
   }
 }
 
+namespace {
+
+// "key.path" -> value text, for telling which setting changed.
+void flatten(const toml::table& table, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
+  for (auto&& [key, node] : table) {
+    const std::string path = prefix + std::string(key.str());
+    if (const toml::table* sub = node.as_table()) {
+      flatten(*sub, path + ".", out);
+    } else {
+      std::ostringstream os;
+      node.visit([&](auto&& n) { os << n; });
+      out[path] = os.str();
+    }
+  }
+}
+
+}  // namespace
+
+std::string first_toml_difference(const std::string& saved, const std::string& now) {
+  std::map<std::string, std::string> a, b;
+  flatten(toml::parse(saved), "", a);
+  flatten(toml::parse(now), "", b);
+  for (auto& [key, value] : b) a.try_emplace(key, "(unset)");
+  for (auto& [key, value] : a) {
+    auto it = b.find(key);
+    const std::string current = it == b.end() ? "(unset)" : it->second;
+    if (current != value) return fmt::format("{} was {}, is now {}", key, value, current);
+  }
+  return "";
+}
+
 }  // namespace svdd

@@ -81,4 +81,8 @@ std::vector<std::string> ordered_names(const toml::table& table, const std::stri
 // when it does not parse.
 toml::table read_toml_file(const std::filesystem::path& file, const std::string& what);
 
+// "key.path was A, is now B" for the first key whose value differs between
+// two TOML texts ("" when none does). Throws toml::parse_error on bad text.
+std::string first_toml_difference(const std::string& saved, const std::string& now);
+
 }  // namespace svdd

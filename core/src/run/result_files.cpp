@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "io/file_writing.hpp"
@@ -17,7 +18,8 @@ namespace svdd {
 
 AppendCsv::AppendCsv(const std::filesystem::path& file, const std::vector<std::string>& header)
     : file_(file) {
-  const bool fresh = !std::filesystem::exists(file);
+  // A file cut before its header was flushed is as good as new.
+  const bool fresh = !std::filesystem::exists(file) || std::filesystem::file_size(file) == 0;
   out_.open(file, std::ios::app);
   if (fresh) out_ << csv_line(header) << "\n" << std::flush;
 }
@@ -33,57 +35,102 @@ const std::vector<std::string> kBatchHeader{
     "run",         "batch",        "samples",       "denoiser_rows",   "reward_calls",
     "value_calls", "wall_seconds", "diversity_sum", "diversity_pairs", "bins"};
 
+bool parse_number(const std::string& text, int64_t& value) {
+  const char* end = text.data() + text.size();
+  auto [ptr, error] = std::from_chars(text.data(), end, value);
+  return error == std::errc() && ptr == end && !text.empty();
+}
+
+bool parse_number(const std::string& text, double& value) {
+  const char* end = text.data() + text.size();
+  auto [ptr, error] = std::from_chars(text.data(), end, value);
+  return error == std::errc() && ptr == end && !text.empty();
+}
+
+std::vector<FileLine> read_lines(const std::filesystem::path& file, std::string* header) {
+  std::vector<FileLine> lines;
+  header->clear();
+  if (!std::filesystem::exists(file)) return lines;
+  std::ifstream in(file);
+  if (!in) throw InputError(fmt::format("cannot read {}", file.string()));
+  std::getline(in, *header);
+  std::string text;
+  for (size_t line = 2; std::getline(in, text); ++line) {
+    // getline sets eof only when the last line has no newline.
+    lines.push_back({text, line, !in.eof()});
+  }
+  return lines;
+}
+
+void rewrite_lines(const std::filesystem::path& file, const std::string& header,
+                   const std::vector<std::string>& lines) {
+  write_atomically(file, [&](const std::filesystem::path& tmp) {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << header << "\n";
+    for (const auto& line : lines) out << line << "\n";
+    out.flush();
+    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
+  });
+}
+
+std::vector<BatchRecord> read_batch_records(const std::filesystem::path& batches_file,
+                                            size_t* cut_line) {
+  if (cut_line) *cut_line = 0;
+  std::string header;
+  const auto lines = read_lines(batches_file, &header);
+  std::vector<BatchRecord> records;
+  if (header.empty() && lines.empty()) return records;
+  auto damaged = [&](size_t line, const std::string& what) {
+    return InputError(fmt::format(
+        "{}:{}: {}; the file records the finished batches of this folder, so it cannot be "
+        "resumed: restore the line or start a new folder",
+        batches_file.string(), line, what));
+  };
+  if (csv_split(header) != kBatchHeader) {
+    throw damaged(1, fmt::format("the header is not '{}'", csv_line(kBatchHeader)));
+  }
+  for (const auto& line : lines) {
+    if (!line.whole) {
+      if (cut_line) *cut_line = line.line;
+      break;  // a batch cut while its line was written did not finish
+    }
+    const auto f = csv_split(line.text);
+    if (f.size() != kBatchHeader.size()) {
+      throw damaged(line.line,
+                    fmt::format("{} fields instead of {}", f.size(), kBatchHeader.size()));
+    }
+    BatchRecord r;
+    r.run = f[0];
+    r.line = line.line;
+    const bool numbers =
+        parse_number(f[1], r.batch) && parse_number(f[2], r.samples) &&
+        parse_number(f[3], r.cost.denoiser_rows) && parse_number(f[4], r.cost.reward_calls) &&
+        parse_number(f[5], r.cost.value_calls) && parse_number(f[6], r.cost.wall_seconds) &&
+        parse_number(f[7], r.diversity_sum) && parse_number(f[8], r.diversity_pairs);
+    if (!numbers || r.run.empty() || r.batch < 0 || r.samples < 1) {
+      throw damaged(line.line, "a field is not what svdd writes there");
+    }
+    try {
+      r.bins = parse_bins(f[9]);
+    } catch (const std::invalid_argument&) {
+      throw damaged(line.line, fmt::format("the bins '{}' are not bin:count pairs", f[9]));
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
 std::map<std::string, RunTotals> read_totals(const std::filesystem::path& batches_file) {
   std::map<std::string, RunTotals> totals;
-  if (!std::filesystem::exists(batches_file)) return totals;
-  for (const auto& row : read_csv(batches_file)) {
-    auto& total = totals[row.at("run")];
-    total.cost += Cost{std::stoll(row.at("denoiser_rows")), std::stoll(row.at("reward_calls")),
-                       std::stoll(row.at("value_calls")), std::stod(row.at("wall_seconds"))};
-    total.samples += std::stoll(row.at("samples"));
-    total.diversity_sum += std::stod(row.at("diversity_sum"));
-    total.diversity_pairs += std::stoll(row.at("diversity_pairs"));
-    for (const auto& [bin, count] : parse_bins(row.at("bins"))) total.bins[bin] += count;
+  for (const auto& record : read_batch_records(batches_file)) {
+    auto& total = totals[record.run];
+    total.cost += record.cost;
+    total.samples += record.samples;
+    total.diversity_sum += record.diversity_sum;
+    total.diversity_pairs += record.diversity_pairs;
+    for (const auto& [bin, count] : record.bins) total.bins[bin] += count;
   }
   return totals;
-}
-
-std::set<std::pair<std::string, int64_t>> finished_batches(
-    const std::filesystem::path& batches_file) {
-  std::set<std::pair<std::string, int64_t>> finished;
-  if (!std::filesystem::exists(batches_file)) return finished;
-  for (const auto& row : read_csv(batches_file)) {
-    finished.insert({row.at("run"), std::stoll(row.at("batch"))});
-  }
-  return finished;
-}
-
-void truncate_to_finished(const std::filesystem::path& file,
-                          const std::set<std::pair<std::string, int64_t>>& finished) {
-  if (!std::filesystem::exists(file)) return;
-  std::ifstream in(file);
-  std::string header, line, kept;
-  std::getline(in, header);
-  const auto columns = csv_split(header);
-  const auto run_col = std::find(columns.begin(), columns.end(), "run") - columns.begin();
-  const auto batch_col = std::find(columns.begin(), columns.end(), "batch") - columns.begin();
-  size_t dropped = 0;
-  while (std::getline(in, line)) {
-    const auto f = csv_split(line);
-    if (static_cast<long>(f.size()) > std::max(run_col, batch_col) &&
-        finished.count({f[run_col], std::stoll(f[batch_col])})) {
-      kept += line + "\n";
-    } else {
-      ++dropped;
-    }
-  }
-  in.close();
-  std::ofstream out(file, std::ios::trunc);
-  out << header << "\n" << kept;
-  if (dropped) {
-    logger("run")->info("resume: dropped {} rows of unfinished batches from {}", dropped,
-                        file.filename().string());
-  }
 }
 
 std::string bins_text(const std::map<int64_t, int64_t>& bins) {
@@ -99,8 +146,12 @@ std::map<int64_t, int64_t> parse_bins(const std::string& text) {
   std::string item;
   while (in >> item) {
     const auto colon = item.find(':');
-    if (colon == std::string::npos) continue;
-    bins[std::stoll(item.substr(0, colon))] += std::stoll(item.substr(colon + 1));
+    int64_t bin = 0, count = 0;
+    if (colon == std::string::npos || !parse_number(item.substr(0, colon), bin) ||
+        !parse_number(item.substr(colon + 1), count) || count < 0) {
+      throw std::invalid_argument(item);
+    }
+    bins[bin] += count;
   }
   return bins;
 }

@@ -46,6 +46,25 @@ class AppendCsv {
 // The columns of batches.csv.
 extern const std::vector<std::string> kBatchHeader;
 
+// One row of batches.csv.
+struct BatchRecord {
+  std::string run;
+  int64_t batch = 0;
+  int64_t samples = 0;
+  Cost cost;
+  double diversity_sum = 0;
+  int64_t diversity_pairs = 0;
+  std::map<int64_t, int64_t> bins;  // bin -> count (-1: outside)
+  size_t line = 0;                  // its line in the file
+};
+
+// The rows of batches.csv (none when there is no file yet). A last line cut
+// mid-write (no newline) is a batch that did not finish: it is left out and
+// `*cut_line` is set to its line number (else 0). Any other damaged line
+// throws InputError naming the file and line.
+std::vector<BatchRecord> read_batch_records(const std::filesystem::path& batches_file,
+                                            size_t* cut_line = nullptr);
+
 // Cost and sample totals of one run label, summed over batches.csv.
 struct RunTotals {
   Cost cost;
@@ -58,19 +77,29 @@ struct RunTotals {
 // Totals per run label (empty when there is no batches.csv yet).
 std::map<std::string, RunTotals> read_totals(const std::filesystem::path& batches_file);
 
-// The (run label, batch) pairs batches.csv records as finished.
-std::set<std::pair<std::string, int64_t>> finished_batches(
-    const std::filesystem::path& batches_file);
+// A line of a result file, as a resume reads it.
+struct FileLine {
+  std::string text;    // without the newline
+  size_t line = 0;     // 1-based; the header is line 1
+  bool whole = false;  // ends with a newline, as every finished row does
+};
 
-// Keeps only the rows of batches recorded as finished in a per-batch CSV
-// file with "run" and "batch" columns (a crash can leave rows of the batch
-// in flight).
-void truncate_to_finished(const std::filesystem::path& file,
-                          const std::set<std::pair<std::string, int64_t>>& finished);
+// The lines after the header of `file` (none when it does not exist), and
+// its header line in `*header` ("" when the file is empty or missing).
+std::vector<FileLine> read_lines(const std::filesystem::path& file, std::string* header);
+
+// Rewrites `file` atomically as `header` and `lines`.
+void rewrite_lines(const std::filesystem::path& file, const std::string& header,
+                   const std::vector<std::string>& lines);
 
 // The bins column of batches.csv: "bin:count bin:count ...".
 std::string bins_text(const std::map<int64_t, int64_t>& bins);
+// Throws std::invalid_argument on a damaged text.
 std::map<int64_t, int64_t> parse_bins(const std::string& text);
+
+// Parses the whole of `text` as a number; false when it is not one.
+bool parse_number(const std::string& text, int64_t& value);
+bool parse_number(const std::string& text, double& value);
 
 // Writes dir/config.toml: the effective configuration with versions, time
 // and how every batch's seed derives from the master seed.

@@ -14,6 +14,7 @@
 #include "run/prepare.hpp"
 #include "run/progress.hpp"
 #include "run/result_files.hpp"
+#include "run/resume.hpp"
 #include "run/summary.hpp"
 #include "svdd/error.hpp"
 #include "svdd/util/log.hpp"
@@ -167,19 +168,23 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   logger("run")->info("svdd {} (libtorch {}), {} runs, {} threads, output {}", version(),
                       torch_version(), experiment.runs.size(), threads, dir.string());
 
+  if (options.resume) check_started_config(dir, experiment);
   auto runs = prepare(experiment, registry);
-  if (!options.resume) write_config(dir, experiment);
-
-  // What has already finished (resume).
-  const auto finished = finished_batches(files.batches());
-  truncate_to_finished(files.samples(), finished);
-  truncate_to_finished(files.diagnostics(), finished);
 
   std::vector<std::string> eval_names;
   std::vector<std::string> sample_header{"method", "run", "batch", "index", "sample", "reward"};
   for (const auto& [name, oracle] : runs.front()->evals) {
     eval_names.push_back(name);
     sample_header.push_back("eval_" + name);
+  }
+  // What has already finished whole (resume).
+  std::set<std::pair<std::string, int64_t>> finished;
+  if (options.resume) {
+    finished = reconcile_results(files, experiment, sample_header);
+  } else {
+    clear_unfinished_results(files);
+    write_config(dir, experiment);
+    record_started_config(dir, experiment);
   }
   Writers out{AppendCsv(files.samples(), sample_header), AppendCsv(files.batches(), kBatchHeader),
               AppendCsv(files.diagnostics(), {"run", "batch", "step", "name", "value"})};

@@ -22,21 +22,6 @@
 namespace svdd {
 namespace {
 
-// "key.path" -> value text, for telling which setting changed.
-void flatten(const toml::table& table, const std::string& prefix,
-             std::map<std::string, std::string>& out) {
-  for (auto&& [key, node] : table) {
-    const std::string path = prefix + std::string(key.str());
-    if (const toml::table* sub = node.as_table()) {
-      flatten(*sub, path + ".", out);
-    } else {
-      std::ostringstream os;
-      node.visit([&](auto&& n) { os << n; });
-      out[path] = os.str();
-    }
-  }
-}
-
 // The default generators whose draws (dropout, say) a resumed run must
 // continue: the CPU one, and the CUDA one when libtorch has CUDA.
 std::vector<at::Generator> default_generators() {
@@ -44,23 +29,6 @@ std::vector<at::Generator> default_generators() {
   if (at::hasCUDA()) out.push_back(at::globalContext().defaultGenerator(at::Device(at::kCUDA)));
   return out;
 }
-
-}  // namespace
-
-std::string first_toml_difference(const std::string& saved, const std::string& now) {
-  std::map<std::string, std::string> a, b;
-  flatten(toml::parse(saved), "", a);
-  flatten(toml::parse(now), "", b);
-  for (auto& [key, value] : b) a.try_emplace(key, "(unset)");
-  for (auto& [key, value] : a) {
-    auto it = b.find(key);
-    const std::string current = it == b.end() ? "(unset)" : it->second;
-    if (current != value) return fmt::format("{} was {}, is now {}", key, value, current);
-  }
-  return "";
-}
-
-namespace {
 
 // The saved state of `state.file`, after checking it continues this
 // configuration.

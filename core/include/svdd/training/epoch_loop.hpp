@@ -126,10 +126,6 @@ class SVDD_API EpochLoop {
   std::unique_ptr<Impl> impl_;
 };
 
-// "key.path was A, is now B" for the first key whose value differs between
-// two TOML texts ("" when none does).
-SVDD_API std::string first_toml_difference(const std::string& saved, const std::string& now);
-
 // A text as a uint8 tensor and back: how state files (NAME.resume.pt,
 // NAME.rollouts.pt) store the fingerprint of the configuration they belong to.
 SVDD_API at::Tensor text_tensor(const std::string& text);
