@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "svdd: error: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "svdd: failure: {}\n", e.what());
+    // error_message: a libtorch error's what() carries a C++ backtrace.
+    fmt::print(stderr, "svdd: failure: {}\n", svdd::error_message(e));
     return 1;
   }
 }

@@ -3,10 +3,8 @@
 namespace svdd::image {
 
 void visit_training_schedule(ParamVisitor& v, GaussianDiffusionOptions& o) {
-  int64_t train_steps = o.train_steps;
-  v.field("train_steps", train_steps, "N: DDPM timesteps the network was trained on");
-  v.in_range("train_steps", train_steps, 1, 100000);
-  o.train_steps = static_cast<int>(train_steps);
+  v.field("train_steps", o.train_steps, "N: DDPM timesteps the network was trained on");
+  v.in_range("train_steps", o.train_steps, 1, 100000);
   v.field("schedule", o.schedule,
           "noise schedule: \"linear\" (beta_start..beta_end) or \"cosine\"");
   v.require(o.schedule == "linear" || o.schedule == "cosine", "schedule",
@@ -21,10 +19,8 @@ void visit_training_schedule(ParamVisitor& v, GaussianDiffusionOptions& o) {
 }
 
 void visit_sampling(ParamVisitor& v, GaussianDiffusionOptions& o) {
-  int64_t steps = o.steps;
-  v.field("steps", steps, "T: DDIM sampling steps, evenly spaced over the N training timesteps");
-  v.require(steps >= 1 && steps <= o.train_steps, "steps", "must be in [1, train_steps]");
-  o.steps = static_cast<int>(steps);
+  v.field("steps", o.steps, "T: DDIM sampling steps, evenly spaced over the N training timesteps");
+  v.require(o.steps >= 1 && o.steps <= o.train_steps, "steps", "must be in [1, train_steps]");
   v.field("eta", o.eta,
           "DDIM stochasticity: 1 is DDPM-like ancestral sampling, 0 deterministic (SVDD and SMC "
           "need eta > 0 for their candidates to differ)");

@@ -49,7 +49,7 @@ struct TrainingParams {
   ScheduleCard schedule;
   GaussianTrainingOptions optimisation;
   int64_t sample_count = 64;
-  int64_t sample_steps = 50;
+  int sample_steps = 50;
 
   void visit(ParamVisitor& v) {
     data.visit(v);
@@ -168,7 +168,7 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
   if (p.sample_count > 0) {
     const auto start = std::chrono::steady_clock::now();
     GaussianDiffusionOptions sampling = p.schedule.options;
-    sampling.steps = static_cast<int>(p.sample_steps);
+    sampling.steps = p.sample_steps;
     sampling.eta = 1.0;
     sampling.clip_x0 = 1.0;
     sampling.chunk_rows = build.chunk_rows;

@@ -123,7 +123,7 @@ bool compress_counting(Compression* job, const PngImage* image, int quality) {
 // ---- the reward -----------------------------------------------------------
 
 struct JpegParams {
-  int64_t quality = 95;
+  int quality = 95;
   void visit(ParamVisitor& v) {
     v.field("quality", quality,
             "JPEG quality, 1 (smallest files) to 100; 95 as DDPO and SVDD save with PIL");
@@ -223,7 +223,7 @@ void register_jpeg_compressibility(Registry& registry) {
       "higher = smaller file; not differentiable; every image is valid",
       [](const JpegParams& p, const BuildContext&, const Domain& domain) {
         check_image_domain(domain);
-        return std::make_unique<JpegCompressibility>(static_cast<int>(p.quality), domain);
+        return std::make_unique<JpegCompressibility>(p.quality, domain);
       });
 }
 

@@ -25,7 +25,7 @@ namespace {
 
 struct MdlmParams {
   FilePath checkpoint;
-  int64_t steps = 64;
+  int steps = 64;  // int, as MaskedDiffusionOptions keeps it
   void visit(ParamVisitor& v) {
     v.field("checkpoint", checkpoint,
             "a denoiser written by `svdd train` with a molecule.train_mdlm file (its card beside "
@@ -46,7 +46,7 @@ struct TrainingParams {
   MaskedTrainingOptions optimisation{.epochs = 10, .batch_size = 128, .learning_rate = 1e-3};
   int64_t validation_rows = 512;
   int64_t sample_count = 512;
-  int64_t sample_steps = 64;
+  int sample_steps = 64;
 
   void visit(ParamVisitor& v) {
     data.visit(v);
@@ -256,7 +256,7 @@ void register_molecule_diffusion(Registry& registry) {
       [](const MdlmParams& p, const BuildContext& build) {
         LoadedTransformer loaded = load_selfies_transformer(p.checkpoint.path, build.device);
         MaskedDiffusionOptions options;
-        options.steps = static_cast<int>(p.steps);
+        options.steps = p.steps;
         options.chunk_rows = build.chunk_rows;
         options.device = build.device;
         return make_masked_diffusion(selfies_domain(loaded.domain), loaded.denoiser, options);

@@ -35,7 +35,7 @@ struct MdlmTrainingParams {
   MaskedTrainingOptions optimisation{.epochs = 6, .batch_size = 128, .learning_rate = 2e-3};
   int64_t validation_rows = 512;
   int64_t sample_count = 256;
-  int64_t sample_steps = 64;
+  int sample_steps = 64;
 
   void visit(ParamVisitor& v) {
     data.visit(v, /*with_target=*/false);

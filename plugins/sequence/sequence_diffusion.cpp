@@ -30,7 +30,7 @@ void require_domain(const Domain& domain, const LoadedDenoiser& loaded,
 
 struct MdlmParams {
   FilePath checkpoint;
-  int64_t steps = 64;
+  int steps = 64;  // int, as MaskedDiffusionOptions keeps it
   void visit(ParamVisitor& v) {
     v.field("checkpoint", checkpoint,
             "a denoiser written by `svdd train` with a sequence.train_mdlm file (its card "
@@ -136,7 +136,7 @@ void register_sequence_diffusion(Registry& registry) {
       [](const MdlmParams& p, const BuildContext& build) {
         LoadedDenoiser loaded = load_conv_denoiser(p.checkpoint.path, build.device);
         MaskedDiffusionOptions options;
-        options.steps = static_cast<int>(p.steps);
+        options.steps = p.steps;
         options.chunk_rows = build.chunk_rows;
         options.device = build.device;
         return make_masked_diffusion(sequence_domain(loaded.alphabet, loaded.length),

@@ -272,6 +272,26 @@ TEST_CASE("torchscript_reward scores images with the closed form of its module",
     CHECK(input.grad()[1].abs().max().item<double>() == 0.0);
   }
 
+  SECTION("more than half of a call scoring NaN stops the run; invalid samples do not count") {
+    // kMostNumericFailureShare = 0.5 of the 7 rows: 3 NaN scores are tolerated, 4 are not.
+    auto built = build(affine_model(), reward_table("reward_sqrt_brightness.pt"));
+    auto scores_with_negative_means = [&](int64_t negative_rows, int64_t invalid_rows) {
+      at::Tensor input = x.abs();
+      for (int64_t i = 0; i < negative_rows; ++i) input[i] = -input[i];
+      for (int64_t i = 0; i < invalid_rows; ++i) input[6 - i][0][0][0] = NAN;
+      return built->reward->score(svdd::Samples(input, built->model->domain()));
+    };
+    CHECK(scores_with_negative_means(3, 0)[2].item<double>() == 0.0);
+    CHECK_THROWS_AS(scores_with_negative_means(4, 0), svdd::RuntimeFailure);
+    CHECK_THROWS_WITH(
+        scores_with_negative_means(7, 0),
+        Contains("reward_sqrt_brightness.pt: 7 of 7 samples scored NaN or infinity") &&
+            Contains("more than the 50%"));
+    // Six samples invalid in their domain (a NaN pixel) and one valid one:
+    // the reward is not broken, its samples are.
+    CHECK(scores_with_negative_means(0, 6)[6].item<double>() == 0.0);
+  }
+
   SECTION("differentiable = false is reported and keeps no graph") {
     auto built =
         build(affine_model(), reward_table("reward_brightness.pt", "differentiable = false"));

@@ -71,6 +71,45 @@ TEST_CASE("names and counts that cannot round-trip or fit are refused", "[unit][
   CHECK(load(kBase, {"experiment.samples=1000000000"}).settings.samples == 1000000000);
 }
 
+// nan passed a model's unbounded sharpness and inf an SVDD alpha's ">= 0",
+// and both failed deep in the run with a libtorch backtrace; 2^63-1 steps
+// was narrowed to -1 and reported as "must be at least 1"; a count of 2^63-1
+// candidates overflowed the rows of a step (issue 13 items 6, 7 and 11).
+TEST_CASE("floats must be finite, ints fit before narrowing, counts are bounded",
+          "[unit][config]") {
+  CHECK_THAT(load_error(kBase, {"model.sharpness=nan"}),
+             Contains("[model] sharpness: must be a finite number, got nan"));
+  CHECK_THAT(load_error(kBase, {"model.sharpness=-inf"}),
+             Contains("[model] sharpness: must be a finite number, got -inf"));
+  CHECK_THAT(load_error(kBase, {"methods.svdd.alpha=inf"}),
+             Contains("[methods.svdd] alpha: must be a finite number, got inf"));
+  CHECK_THAT(load_error(kBase, {"experiment.target_alpha=nan"}),
+             Contains("[experiment] target_alpha: must be a finite number"));
+  CHECK_THAT(load_error(kBase + "[methods.c]\ntype = \"pretrained\"\n",
+                        {"reward={type=\"composite\",terms=[\"toy.hash_reward\"],weights=[nan]}"}),
+             Contains("[reward] weights: must be a finite number, got nan"));
+  CHECK_NOTHROW(load(kBase, {"model.sharpness=1e300"}));
+
+  CHECK_THAT(load_error(kBase, {"model.steps=9223372036854775807"}),
+             Contains("[model] steps: must be in [-2147483648, 2147483647]"));
+  CHECK_THAT(load_error(kBase, {"model.steps=2147483648"}),
+             Contains("[model] steps: must be in [-2147483648, 2147483647]"));
+  CHECK_THAT(load_error(kBase, {"model.steps=-9223372036854775807"}),
+             Contains("[model] steps: must be in [-2147483648, 2147483647]"));
+  CHECK_THAT(load_error(kBase, {"model.steps=0"}), Contains("[model] steps: must be at least 1"));
+  CHECK(load(kBase, {"model.steps=2147483647"}).effective_toml.find("steps = 2147483647") !=
+        std::string::npos);
+
+  CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=9223372036854775807"}),
+             Contains("[methods.svdd] candidates: must be at most 1000000"));
+  CHECK_NOTHROW(load(kBase, {"methods.svdd.candidates=1000000"}));
+  const std::string best_of_n = kBase + "[methods.bon]\ntype = \"best_of_n\"\n";
+  CHECK_THAT(load_error(best_of_n, {"methods.bon.n=1000000000"}),
+             Contains("[methods.bon] n: must be at most 1000000"));
+  CHECK_THAT(load_error(kBase, {"methods.svdd.value={type=\"rollout\",rollouts=1000001}"}),
+             Contains("rollouts: must be at most 1000000"));
+}
+
 TEST_CASE("a folder or a FIFO given as the experiment file is named as such", "[unit][config]") {
   TempDir dir;
   auto registry = core_registry();

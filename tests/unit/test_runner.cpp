@@ -43,6 +43,15 @@ class FlakyReward final : public svdd::RewardOracle {
   double invalid_value() const override { return 0.0; }
 };
 
+// A method whose selection fails inside libtorch, as one over a NaN model's
+// probabilities does: c10::Error's what() carries a C++ backtrace.
+class TorchFailingMethod final : public svdd::Method {
+ public:
+  at::Tensor select(const svdd::StepCandidates&, svdd::DecodeContext&) override {
+    return at::empty({-1});
+  }
+};
+
 svdd::Registry test_registry() {
   svdd::Registry registry;
   svdd::register_core_components(registry);
@@ -50,6 +59,11 @@ svdd::Registry test_registry() {
       "test.flaky", "fails on demand",
       [](const FlakyParams&, const svdd::BuildContext&, const svdd::Domain&) {
         return std::make_unique<FlakyReward>();
+      });
+  registry.add<svdd::ComponentKind::method, FlakyParams>(
+      "test.torch_failing", "fails inside libtorch at its first step",
+      [](const FlakyParams&, const svdd::MethodDeps&) {
+        return std::make_unique<TorchFailingMethod>();
       });
   return registry;
 }
@@ -232,6 +246,52 @@ TEST_CASE("a throwing or NaN reward stops the run with a clear error", "[unit][r
   CHECK_THROWS_WITH(run(file, dir.path() / "nan", registry),
                     Contains("returned NaN") && Contains("invalid_value()"));
   reset_flaky();
+}
+
+// A libtorch error reached the user with 17-27 frames of backtrace and no
+// word of which component failed (issue 13 item 6).
+TEST_CASE("a libtorch error stops the run in one line naming the run and method",
+          "[unit][runner]") {
+  TempDir dir;
+  auto registry = test_registry();
+  reset_flaky();
+  auto file =
+      dir.write("e.toml", kExperiment + "\n[methods.broken]\ntype = \"test.torch_failing\"\n");
+  try {
+    run(file, dir.path() / "out", registry);
+    FAIL("no error");
+  } catch (const svdd::RuntimeFailure& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message, Contains("run 'broken' (model 'toy.categorical', method "
+                                 "'test.torch_failing'), batch 0: ") &&
+                            Contains("negative dimension -1"));
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK_THAT(svdd::error_message(e), !Contains("Exception raised from"));
+  }
+  // Finished runs before it keep their batches.
+  CHECK(std::filesystem::file_size(dir.path() / "out" / "batches.csv") > 0);
+}
+
+// best_of_n with n = 10^6 on batches of 10^9 samples: 10^15 rows a step.
+TEST_CASE("a run whose step cannot fit in memory is refused before any work, naming the keys",
+          "[unit][runner]") {
+  TempDir dir;
+  auto registry = test_registry();
+  reset_flaky();
+  auto file = dir.write("e.toml", kExperiment);
+  auto experiment =
+      svdd::load_experiment(file,
+                            {"experiment.samples=1000000000", "experiment.batch_size=1000000000",
+                             "methods.best_of_n.n=1000000", "reward.type=toy.token_count"},
+                            registry);
+  svdd::RunOptions options;
+  options.out_dir = dir.path() / "out";
+  options.progress = false;
+  CHECK_THROWS_WITH(svdd::run_experiment(experiment, registry, options),
+                    Contains("each step holds batch_size 1000000000 x") &&
+                        Contains("lower experiment.batch_size or the method's counts"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "out" / "samples.csv") &&
+              std::filesystem::file_size(dir.path() / "out" / "samples.csv") > 0);
 }
 
 TEST_CASE("components that do not fit the model are refused before any work", "[unit][runner]") {

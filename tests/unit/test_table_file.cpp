@@ -40,6 +40,21 @@ TEST_CASE("tables read CSV and gzip TSV files", "[unit][table]") {
   CHECK_THROWS_WITH(svdd::Table::read(dir.path() / "missing.csv"), Contains("data file not found"));
 }
 
+// A nan or inf label trained a NaN model that was written as a checkpoint;
+// the line number skipped no blank line (issue 13 item 9).
+TEST_CASE("a label that is not a finite number is refused with its file and line",
+          "[unit][table]") {
+  svdd::test::TempDir dir;
+  CHECK_THROWS_WITH(svdd::Table::read(dir.write("n.csv", "x\n1\nnan\n")).numbers("x"),
+                    Contains("n.csv:3: column 'x': 'nan' is not a finite number"));
+  CHECK_THROWS_WITH(svdd::Table::read(dir.write("i.csv", "x\n1\n\n-inf\n")).numbers("x"),
+                    Contains("i.csv:4: column 'x': '-inf' is not a finite number"));
+  CHECK_THROWS_WITH(svdd::Table::read(dir.write("e.csv", "x\n\n1\nabc\n")).numbers("x"),
+                    Contains("e.csv:4: column 'x': 'abc' is not a number"));
+  CHECK_THROWS_AS(svdd::Table::read(dir.write("o.csv", "x\n1e999\n")).numbers("x"),
+                  svdd::InputError);
+}
+
 // The message of a damaged .gz comes from zlib's stream; it was read after
 // the stream was closed, so it printed different garbage each time.
 TEST_CASE("a damaged gzip table gives the same clear message every time", "[unit][table]") {

@@ -27,4 +27,9 @@ class SVDD_API RuntimeFailure : public Error {
   using Error::Error;
 };
 
+// The one line a user sees for `error`: a libtorch error without the C++
+// backtrace its what() carries (and of a TorchScript traceback only its last
+// line), any other error with its line breaks folded.
+SVDD_API std::string error_message(const std::exception& error);
+
 }  // namespace svdd

@@ -64,6 +64,11 @@ class SVDD_API ParamVisitor {
   // An array of components: [ "name", { type = "...", ... }, ... ].
   virtual void field(std::string_view key, std::vector<ComponentSpec>& value,
                      std::string_view doc) = 0;
+  // A parameter kept as an int (a model's steps, a JPEG quality): read as a
+  // TOML integer and refused outside int's range before it is narrowed, so
+  // that 2^63-1 is never read as -1. Float parameters are refused unless
+  // finite (nan, inf), for every component.
+  void field(std::string_view key, int& value, std::string_view doc);
   // Refuses the value read for `key` unless `ok`: "<where> <key>: <message>".
   // The reading visitor acts on it; `svdd list` shows the message beside the
   // parameter; writing ignores it.
@@ -71,6 +76,7 @@ class SVDD_API ParamVisitor {
 
   // Bounds and choices that write their own message (call after the field):
   void at_least(std::string_view key, int64_t value, int64_t low);  // "must be at least 1"
+  void at_most(std::string_view key, int64_t value, int64_t high);  // "must be at most 1000000"
   void non_negative(std::string_view key, double value);            // "must be >= 0"
   void positive(std::string_view key, double value);                // "must be > 0"
   void in_range(std::string_view key, double value, double low,
@@ -83,6 +89,12 @@ class SVDD_API ParamVisitor {
   void one_of(std::string_view key, std::string_view value,
               const std::vector<std::string_view>& choices);
 };
+
+// The most candidates, particles or rollouts a method or value may draw per
+// sample (and step). Far beyond any useful setting, and small enough that its
+// products with the batch size and the other counts stay far from int64's
+// range; the runner refuses a product whose rows cannot fit in memory.
+inline constexpr int64_t kMostPerSample = 1'000'000;
 
 template <class P>
 concept Parameters = std::default_initializable<P> && requires(P p, ParamVisitor& v) {

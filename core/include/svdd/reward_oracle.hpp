@@ -3,9 +3,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "svdd/domain.hpp"
 #include "svdd/export.hpp"
@@ -31,5 +33,15 @@ class SVDD_API RewardOracle {
 // order. `invalid_value` is what score returns for a text it cannot judge.
 SVDD_API std::unique_ptr<RewardOracle> per_sample_reward(
     std::function<double(const std::string& decoded)> score, double invalid_value);
+
+// A reward that replaces a non-finite score of a valid sample (numeric
+// failure: an overflow, a NaN network) by its invalid_value() reports how
+// many it replaced. A few are tolerated; when more than this share of one
+// call's samples fail that way the reward is broken, not unlucky, and
+// check_numeric_failures throws a RuntimeFailure naming it. Samples that are
+// invalid in their domain (an unparsable molecule, a masked token) are not
+// numeric failures.
+inline constexpr double kMostNumericFailureShare = 0.5;
+SVDD_API void check_numeric_failures(std::string_view reward, int64_t failures, int64_t samples);
 
 }  // namespace svdd

@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -50,7 +52,7 @@ class Reader final : public ParamVisitor {
       if (node->is_integer()) {
         value = static_cast<double>(*node->value<int64_t>());
       } else {
-        value = expect<double>(key, *node, "a number");
+        value = finite(key, expect<double>(key, *node, "a number"));
       }
     }
   }
@@ -153,9 +155,22 @@ class Reader final : public ParamVisitor {
           continue;
         }
       }
-      out.push_back(expect<T>(key, element, what));
+      if constexpr (std::is_same_v<T, double>) {
+        out.push_back(finite(key, expect<T>(key, element, what)));
+      } else {
+        out.push_back(expect<T>(key, element, what));
+      }
     }
     return out;
+  }
+
+  // Every float parameter is a finite number. TOML's nan and inf would pass
+  // a parameter without a bound (a model's sharpness) and inf every lower
+  // bound (an SVDD alpha), then fail deep inside a run; refusing them here
+  // covers every component at once. No component takes an infinity today.
+  double finite(std::string_view key, double value) const {
+    if (!std::isfinite(value)) fail(key, fmt::format("must be a finite number, got {}", value));
+    return value;
   }
 
   const ComponentConfig::Impl& config_;
@@ -264,6 +279,24 @@ class Writer final : public ParamVisitor {
 
 void ParamVisitor::at_least(std::string_view key, int64_t value, int64_t low) {
   require(value >= low, key, fmt::format("must be at least {}", low));
+}
+
+void ParamVisitor::at_most(std::string_view key, int64_t value, int64_t high) {
+  require(value <= high, key, fmt::format("must be at most {}", high));
+}
+
+void ParamVisitor::field(std::string_view key, int& value, std::string_view doc) {
+  int64_t wide = value;
+  field(key, wide, doc);
+  // Only a value read from a table can be out of range; a rule added to
+  // every int parameter's documentation would say nothing.
+  if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
+    require(false, key,
+            fmt::format("must be in [{}, {}]", std::numeric_limits<int>::min(),
+                        std::numeric_limits<int>::max()));
+    return;  // writing ignores the rule; the value stays as it was
+  }
+  value = static_cast<int>(wide);
 }
 
 void ParamVisitor::non_negative(std::string_view key, double value) {

@@ -88,7 +88,7 @@ class CountedReward final : public RewardOracle {
                                          first_decoded(chunk, 0), error.what()));
       } catch (const std::exception& error) {
         throw RuntimeFailure(fmt::format("reward '{}' threw on {} samples{}: {}", name_, e - b,
-                                         first_decoded(chunk, 0), error.what()));
+                                         first_decoded(chunk, 0), error_message(error)));
       }
       if (!r.defined() || r.dim() != 1 || r.size(0) != e - b) {
         throw RuntimeFailure(

@@ -3,6 +3,7 @@
 // method.hpp, sample_set_metric.hpp): one home for their vtables and type
 // info, shared by core and every plugin.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include "svdd/diffusion_model.hpp"
 #include "svdd/error.hpp"
@@ -52,6 +53,14 @@ class PerSampleReward final : public RewardOracle {
 std::unique_ptr<RewardOracle> per_sample_reward(std::function<double(const std::string&)> score,
                                                 double invalid_value) {
   return std::make_unique<PerSampleReward>(std::move(score), invalid_value);
+}
+
+void check_numeric_failures(std::string_view reward, int64_t failures, int64_t samples) {
+  if (samples <= 0 || double(failures) <= kMostNumericFailureShare * double(samples)) return;
+  throw RuntimeFailure(
+      fmt::format("{}: {} of {} samples scored NaN or infinity, more than the {:.0f}% a reward may "
+                  "replace by its invalid value; the reward is broken (a NaN network, an overflow)",
+                  reward, failures, samples, 100 * kMostNumericFailureShare));
 }
 
 at::Tensor Method::propose(Transition& transition, const at::Tensor&, int, DecodeContext& context) {

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 #include "svdd/error.hpp"
@@ -72,6 +73,7 @@ Table Table::read(const std::filesystem::path& file) {
                                    fields.size(), table.columns_.size()));
     }
     table.cells_.push_back(std::move(fields));
+    table.lines_.push_back(i + 1);
   }
   return table;
 }
@@ -103,7 +105,11 @@ std::vector<double> Table::numbers(const std::string& name) const {
     const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) {
       throw InputError(fmt::format("{}:{}: column '{}': '{}' is not a number", file_.string(),
-                                   i + 2, name, text));
+                                   lines_[i], name, text));
+    }
+    if (!std::isfinite(value)) {
+      throw InputError(fmt::format("{}:{}: column '{}': '{}' is not a finite number",
+                                   file_.string(), lines_[i], name, text));
     }
     out.push_back(value);
   }

@@ -21,6 +21,7 @@ struct BeamParams {
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per particle and step");
     v.at_least("candidates", candidates, 1);
+    v.at_most("candidates", candidates, kMostPerSample);
     v.field("alpha", alpha,
             "0 keeps the top values; > 0 draws by exp(v/alpha) without replacement");
     v.non_negative("alpha", alpha);

@@ -18,6 +18,7 @@ struct BestOfNParams {
   void visit(ParamVisitor& v) {
     v.field("n", n, "pretrained samples drawn per output sample; the best one is kept");
     v.at_least("n", n, 1);
+    v.at_most("n", n, kMostPerSample);
     v.field("match_compute_of", match_compute_of,
             "a run of this experiment (label or method name) listed earlier: n is set to the "
             "smallest value whose denoiser rows per sample reach that run's (overrides n)");

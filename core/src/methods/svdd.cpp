@@ -23,6 +23,7 @@ struct SvddParams {
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per sample and step");
     v.at_least("candidates", candidates, 1);
+    v.at_most("candidates", candidates, kMostPerSample);
     v.field("alpha", alpha, "temperature of the selection softmax; 0 takes the argmax");
     v.non_negative("alpha", alpha);
     v.field("value", value,

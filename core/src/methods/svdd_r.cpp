@@ -22,6 +22,7 @@ struct SvddRParams {
   void visit(ParamVisitor& v) {
     v.field("candidates", candidates, "M: candidates drawn per sample and step");
     v.at_least("candidates", candidates, 1);
+    v.at_most("candidates", candidates, kMostPerSample);
     v.field("alpha", alpha, "temperature of both selections; 0 takes the argmax");
     v.non_negative("alpha", alpha);
     v.field("replace_fraction", replace_fraction,

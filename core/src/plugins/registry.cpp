@@ -7,6 +7,7 @@
 
 #include "config/toml_config.hpp"
 #include "svdd/error.hpp"
+#include "svdd/trainer.hpp"
 
 namespace svdd {
 
@@ -90,7 +91,7 @@ void Registry::located(const ComponentSpec& spec, const std::function<void()>& b
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: {}", where, e.what()));
+    throw InputError(fmt::format("{}: {}", where, error_message(e)));
   }
 }
 
@@ -115,8 +116,17 @@ void Registry::train(const ComponentSpec& spec, const TrainContext& context) con
   const auto& train =
       std::get<ComponentTraits<ComponentKind::trainer>::Maker>(maker(ComponentKind::trainer, spec));
   // Only reading the table is located: a failure while training is not the
-  // configuration's fault and keeps its own kind.
-  train(*config(spec), context);
+  // configuration's fault and keeps its own kind. A foreign exception (a
+  // libtorch error) gets the trainer's name, in one line.
+  try {
+    train(*config(spec), context);
+  } catch (const Error&) {
+    throw;
+  } catch (const TrainingStopped&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw RuntimeFailure(fmt::format("training '{}': {}", spec.type, error_message(e)));
+  }
 }
 
 bool Registry::contains(ComponentKind kind, const std::string& name) const {

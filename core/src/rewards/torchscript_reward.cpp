@@ -96,9 +96,13 @@ class TorchScriptReward final : public RewardOracle {
     scores = scores.to(at::kCPU, at::kDouble);
     const at::Tensor finite = at::isfinite(scores.detach());
     valid = valid.to(at::kCPU);
-    // Reported once: guidance scores thousands of candidates, and a module
-    // that overflows on some of them would otherwise flood the log.
+    // A valid sample the module scores NaN or infinity is a numeric failure
+    // (an invalid sample is not): a few are an overflow on outliers and get
+    // invalid_value, reported once (guidance scores thousands of candidates,
+    // and the log would flood); most of a call is a broken module and stops
+    // the run.
     const int64_t non_finite = (valid & ~finite).sum().item<int64_t>();
+    check_numeric_failures(fmt::format("torchscript_reward {}", file_), non_finite, x.size(0));
     if (non_finite > 0 && !warned_non_finite_) {
       warned_non_finite_ = true;
       logger("core")->warn(

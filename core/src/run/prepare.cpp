@@ -4,10 +4,43 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "svdd/error.hpp"
 
 namespace svdd {
+
+namespace {
+
+// Refuses a run whose counts cannot fit: every step holds the batch's
+// particles times their candidates, rows of the domain's size, at once
+// (network calls are chunked, the candidates are not). Computed in floating
+// point, so that a product of counts that would overflow int64 is refused
+// too. The estimate is a lower bound: a refused run could never have run.
+void check_step_memory(const PreparedRun& run) {
+  const auto& plan = *run.plan;
+  const Domain& domain = run.model->domain();
+  long double row_bytes = domain.discrete() ? sizeof(int64_t) : sizeof(float);
+  for (const int64_t d : domain.shape) row_bytes *= static_cast<long double>(d);
+  const long double rows = static_cast<long double>(plan.settings.batch_size) *
+                           static_cast<long double>(run.method->particles_per_sample()) *
+                           static_cast<long double>(run.method->candidates_per_particle());
+  const long double needed = rows * row_bytes;
+  const long double memory = static_cast<long double>(sysconf(_SC_PHYS_PAGES)) *
+                             static_cast<long double>(sysconf(_SC_PAGE_SIZE));
+  if (needed <= memory) return;
+  const std::string method_table =
+      plan.method_spec.config ? plan.method_spec.config->where() : plan.method_spec.type;
+  throw InputError(fmt::format(
+      "{}: run '{}': each step holds batch_size {} x {} particles per sample x {} candidates "
+      "= {:.3g} rows of {:.0f} bytes, at least {:.3g} GB, more than this machine's {:.3g} GB; "
+      "lower experiment.batch_size or the method's counts (n, candidates)",
+      method_table, plan.label, plan.settings.batch_size, run.method->particles_per_sample(),
+      run.method->candidates_per_particle(), double(rows), double(row_bytes), double(needed / 1e9),
+      double(memory / 1e9)));
+}
+
+}  // namespace
 
 PreparedRuns prepare(const Experiment& experiment, const Registry& registry) {
   std::map<std::string, std::shared_ptr<DiffusionModel>> models;
@@ -48,7 +81,10 @@ PreparedRuns prepare(const Experiment& experiment, const Registry& registry) {
                                   plan.settings.chunk_rows, plan.reward.type);
     runs.push_back(std::move(run));
   }
-  for (auto& run : runs) build_method(*run, runs, registry, nullptr);
+  for (auto& run : runs) {
+    build_method(*run, runs, registry, nullptr);
+    check_step_memory(*run);
+  }
   return runs;
 }
 

@@ -143,7 +143,18 @@ void run_pending_batches(PreparedRuns& runs, const Registry& registry, const Out
     const auto totals = read_totals(files.batches());
     build_method(*run, runs, registry, &totals);
     for (int64_t b = 0; b < batches; ++b) {
-      if (!finished.count({plan.label, b})) run_batch(*run, b, batches, out, progress);
+      if (finished.count({plan.label, b})) continue;
+      try {
+        run_batch(*run, b, batches, out, progress);
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        // A libtorch error (a multinomial over a NaN model's probabilities, an
+        // allocation that fails) does not say where it came from; the run does.
+        throw RuntimeFailure(fmt::format("run '{}' (model '{}', method '{}'), batch {}: {}",
+                                         plan.label, plan.model.type, plan.method_spec.type, b,
+                                         error_message(e)));
+      }
     }
     progress.done();
   }

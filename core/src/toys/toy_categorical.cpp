@@ -21,7 +21,7 @@ namespace {
 struct ToyCategoricalParams {
   int64_t length = 4;
   int64_t vocab = 4;
-  int64_t steps = 128;
+  int steps = 128;  // int, as MaskedDiffusionOptions keeps it
   int64_t seed = 1;
   double sharpness = 1.5;
   void visit(ParamVisitor& v) {
@@ -178,7 +178,7 @@ void register_toy_categorical(Registry& registry) {
       [](const ToyCategoricalParams& p, const BuildContext& build) {
         auto table = std::make_shared<CategoricalTable>(p);
         MaskedDiffusionOptions options;
-        options.steps = static_cast<int>(p.steps);
+        options.steps = p.steps;
         options.chunk_rows = build.chunk_rows;
         options.device = build.device;
         return make_masked_diffusion(categorical_domain(p.length, p.vocab), table, options, table);

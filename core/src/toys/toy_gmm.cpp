@@ -23,8 +23,8 @@ struct ToyGmmParams {
   std::vector<double> means{-2.0, -2.0, 2.0, -2.0, 0.0, 2.0};
   std::vector<double> stds{0.5, 0.5, 0.5};
   std::vector<double> weights{0.4, 0.3, 0.3};
-  int64_t steps = 100;
-  int64_t train_steps = 1000;
+  int steps = 100;  // int, as GaussianDiffusionOptions keeps them
+  int train_steps = 1000;
   double eta = 1.0;
   std::string schedule = "linear";
   double extent = 6.0;
@@ -177,8 +177,8 @@ void register_toy_gmm(Registry& registry) {
       "toy.gmm", "a 1-2D Gaussian mixture with its exact DDPM noise prediction, DDIM sampling",
       [](const ToyGmmParams& p, const BuildContext& build) {
         GaussianDiffusionOptions options;
-        options.train_steps = static_cast<int>(p.train_steps);
-        options.steps = static_cast<int>(p.steps);
+        options.train_steps = p.train_steps;
+        options.steps = p.steps;
         options.eta = p.eta;
         options.schedule = p.schedule;
         options.chunk_rows = build.chunk_rows;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 #include "config/toml_config.hpp"
@@ -277,6 +278,14 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
         const double warm =
             o.warmup_steps > 0 ? std::min(1.0, double(step + 1) / o.warmup_steps) : 1.0;
         learning_rate = cosine_learning_rate(o.learning_rate * warm, step, total_steps);
+      }
+      // A non-finite loss (a NaN label, a learning rate that diverged) would
+      // make every weight NaN at this step and the checkpoint with them.
+      if (const double value = loss.item<double>(); !std::isfinite(value)) {
+        throw RuntimeFailure(fmt::format(
+            "training stopped: the loss is {} at epoch {}, step {} (learning rate {:.3g}); no "
+            "checkpoint written (a lower learning_rate or a clip_norm may help)",
+            value, epoch + 1, step + 1, learning_rate));
       }
       optimizer_step(s.optimizer, loss, learning_rate, o.clip_norm);
       if (o.ema_decay > 0) {

@@ -100,11 +100,11 @@ MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& denoiser,
 }
 
 at::Tensor sample_masked_diffusion(std::shared_ptr<MaskedDenoiser> denoiser, const Domain& domain,
-                                   int64_t count, int64_t steps, int64_t seed, int64_t chunk_rows,
+                                   int64_t count, int steps, int64_t seed, int64_t chunk_rows,
                                    const std::string& device) {
   c10::InferenceMode guard;
   MaskedDiffusionOptions options;
-  options.steps = static_cast<int>(steps);
+  options.steps = steps;
   options.chunk_rows = chunk_rows;
   options.device = device;
   auto model = make_masked_diffusion(domain, std::move(denoiser), options);

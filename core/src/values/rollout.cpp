@@ -20,6 +20,7 @@ struct RolloutParams {
   void visit(ParamVisitor& v) {
     v.field("rollouts", rollouts, "K: pretrained chains per scored row");
     v.at_least("rollouts", rollouts, 1);
+    v.at_most("rollouts", rollouts, kMostPerSample);
     v.field("estimate", estimate,
             "\"mean\": mean reward; \"soft\": alpha log mean exp(r/alpha) (needs alpha > 0)");
     v.require(estimate == "mean" || estimate == "soft", "estimate", "must be \"mean\" or \"soft\"");

@@ -26,8 +26,9 @@ class SVDD_API Table {
   // The cells of one column; throws InputError naming the file and the
   // columns it has when `name` is not one of them.
   std::vector<std::string> column(const std::string& name) const;
-  // The same, parsed as numbers; a cell that is not one is an InputError
-  // naming the line and the text.
+  // The same, parsed as numbers; a cell that is not a finite number (nan and
+  // inf are refused: a NaN label makes a NaN model) is an InputError naming
+  // the line and the text.
   std::vector<double> numbers(const std::string& name) const;
 
  private:
@@ -36,6 +37,7 @@ class SVDD_API Table {
   std::filesystem::path file_;
   std::vector<std::string> columns_;
   std::vector<std::vector<std::string>> cells_;
+  std::vector<size_t> lines_;  // the file's line number of every row (blank lines are skipped)
 };
 
 }  // namespace svdd

@@ -77,7 +77,7 @@ SVDD_API MaskedTrainingHistory train_masked_denoiser(TrainableMaskedDenoiser& de
 // `denoiser` and `steps` reverse steps, drawn from the random stream
 // "samples" of `seed` (the check a trainer writes on its card).
 SVDD_API at::Tensor sample_masked_diffusion(std::shared_ptr<MaskedDenoiser> denoiser,
-                                            const Domain& domain, int64_t count, int64_t steps,
+                                            const Domain& domain, int64_t count, int steps,
                                             int64_t seed, int64_t chunk_rows,
                                             const std::string& device);
 
