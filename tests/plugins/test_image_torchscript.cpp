@@ -368,5 +368,5 @@ TEST_CASE("torchscript_reward refuses modules that do not give one score per sam
       Contains("scores.pt: cannot be loaded as a TorchScript module"));
   CHECK_THROWS_WITH(
       build(affine_model(), reward_table("reward_brightness.pt", "invalid_value = nan")),
-      Contains("invalid_value") && Contains("must be finite"));
+      Contains("invalid_value") && Contains("must be a finite number"));
 }
