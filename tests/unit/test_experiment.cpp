@@ -191,6 +191,24 @@ model.steps = [8, 16]
              Contains("must be at least 1"));
 }
 
+// A 4 KB file with three sweep axes of 300 values expanded into 27 million
+// copies of its tables and ran out of memory (seen reading sweep.cpp for the
+// experiment-file fuzz target, which ran out of memory on it); a sweep that
+// large is refused before expansion.
+TEST_CASE("a sweep of more runs than any comparison needs is refused", "[unit][config]") {
+  std::string values = "[1";
+  for (int i = 2; i <= 30; ++i) values += ", " + std::to_string(i);
+  values += "]";
+  const std::string sweep = kBase + "[sweep]\nmethods.svdd.candidates = " + values +
+                            "\nmodel.steps = " + values + "\nexperiment.seed = " + values + "\n";
+  CHECK_THAT(load_error(sweep), Contains("[sweep] gives method 'svdd' more than 10000 runs") &&
+                                    Contains("30 x 30 x 30"));
+  // 30 x 30 runs are fine (and pretrained, varying with two axes, too).
+  const std::string smaller =
+      kBase + "[sweep]\nmethods.svdd.candidates = " + values + "\nmodel.steps = " + values + "\n";
+  CHECK(load(smaller).runs.size() == 30 + 30 * 30);
+}
+
 TEST_CASE("the effective configuration fills in defaults and reloads", "[unit][config]") {
   auto e = load(kBase);
   CHECK_THAT(e.effective_toml, Contains("alpha = 0.0"));

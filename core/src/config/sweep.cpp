@@ -99,6 +99,26 @@ std::vector<SweepAxis> axes_of(const std::string& method, const std::vector<Swee
   return axes;
 }
 
+// Refuses a sweep whose product gives one method more than kMostSweepRuns
+// runs, before any point is built.
+void check_sweep_size(const std::vector<SweepAxis>& all,
+                      const std::vector<std::string>& method_names, const SourceMap& sources) {
+  for (const auto& method : method_names) {
+    size_t runs = 1;
+    std::vector<std::string> sizes;
+    for (const auto& axis : axes_of(method, all)) {
+      sizes.push_back(std::to_string(axis.size()));
+      runs = axis.size() > kMostSweepRuns / runs ? kMostSweepRuns + 1 : runs * axis.size();
+    }
+    if (runs > kMostSweepRuns) {
+      throw InputError(fmt::format(
+          "{}: [sweep] gives method '{}' more than {} runs (axes of {} values); sweep fewer "
+          "values or split the experiment",
+          sources.locate("sweep"), method, kMostSweepRuns, fmt::join(sizes, " x ")));
+    }
+  }
+}
+
 SweepPoint point_at(const toml::table& root, const std::string& method,
                     const std::vector<SweepAxis>& axes, const std::vector<size_t>& index) {
   SweepPoint point{root, "", ""};
@@ -148,6 +168,7 @@ std::vector<SweepAxis> read_sweep_axes(const toml::table& root, const toml::tabl
     axes.push_back(SweepAxis{{{it->first, toml::array(*it->second)}}});
   }
   check_sweep_keys(axes, methods, method_names, sources);
+  check_sweep_size(axes, method_names, sources);
   return axes;
 }
 

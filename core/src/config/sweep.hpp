@@ -12,6 +12,11 @@
 
 namespace svdd {
 
+// The most runs a sweep may give one method. Far beyond any comparison; a
+// product of a few long arrays in a small file would otherwise expand into
+// millions of copies of the experiment's tables and exhaust memory.
+inline constexpr size_t kMostSweepRuns = 10'000;
+
 // One sweep axis: one key, or several keys walked together ([sweep.zip]).
 struct SweepAxis {
   std::vector<std::pair<std::string, toml::array>> keys;
@@ -21,7 +26,7 @@ struct SweepAxis {
 // The axes of root's [sweep] table (none without one), in file order with
 // the zip axis first; refuses a key that is not a key of this experiment
 // (`methods`: the [methods] table, `method_names` in file order for the
-// message).
+// message) and a sweep that gives a method more than kMostSweepRuns runs.
 std::vector<SweepAxis> read_sweep_axes(const toml::table& root, const toml::table& methods,
                                        const std::vector<std::string>& method_names,
                                        const SourceMap& sources);
