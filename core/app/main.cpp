@@ -1,5 +1,6 @@
 // The `svdd` command line: run experiments, list components, report versions.
-// Exit codes: 0 success, 2 bad input, 1 internal failure.
+// Exit codes: 0 success, 2 bad input, 1 internal failure, 130/143 stopped by
+// SIGINT/SIGTERM.
 #include <fmt/format.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 #include "svdd/run/runner.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/util/process.hpp"
+#include "svdd/util/stop_signals.hpp"
 #include "svdd/version.hpp"
 
 namespace {
@@ -56,7 +58,11 @@ Environment:
                     per logger: info,train=debug (loggers: core, run, train,
                     sequence, molecule, image)
 
-Exit codes: 0 success, 2 bad input, 1 internal failure.
+Ctrl-C or SIGTERM stops at the next step, keeping every finished batch (or
+epoch) and saying how to continue; exit code 130 or 143. A second one stops
+at once.
+
+Exit codes: 0 success, 2 bad input, 1 internal failure, 128 + signal.
 )";
 
 struct Loaded {
@@ -191,6 +197,7 @@ int list_command() {
 
 int main(int argc, char** argv) {
   svdd::tune_allocator();
+  svdd::catch_stop_signals();
   spdlog::set_pattern("[%l] %n: %v");  // e.g. "[info] run: ...": the logger names the part
   spdlog::cfg::load_env_levels();
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -208,6 +215,9 @@ int main(int argc, char** argv) {
     if (args[0] == "train") return train_command({args.begin() + 1, args.end()});
     if (args[0] == "list") return list_command();
     throw svdd::InputError(fmt::format("unknown command '{}' (see svdd help)", args[0]));
+  } catch (const svdd::Stopped& e) {
+    fmt::print(stderr, "svdd: {}\n", e.what());
+    return 128 + e.signal();
   } catch (const svdd::InputError& e) {
     fmt::print(stderr, "svdd: error: {}\n", e.what());
     return 2;

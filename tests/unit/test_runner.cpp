@@ -156,6 +156,23 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
                     Contains("already holds results"));
 }
 
+// A full disk was reported as "cannot write FILE" without the reason. Here
+// summary.csv is /dev/full: the message names the file and the system's
+// reason, and the finished batches stay in samples.csv.
+TEST_CASE("a failed write names the file and the system's reason", "[unit][runner]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  auto file = dir.write("e.toml", kExperiment);
+  const auto out = dir.path() / "full";
+  std::filesystem::create_directories(out);
+  std::filesystem::create_symlink("/dev/full", out / "summary.csv");
+  CHECK_THROWS_WITH(
+      run(file, out, registry),
+      Contains("cannot write " + (out / "summary.csv").string() + ": No space left on device"));
+  CHECK(svdd::read_csv(out / "samples.csv").size() == 120);
+}
+
 // Two runs in one folder at once duplicated or corrupted its rows. A run
 // holds an flock on DIR/.svdd.lock; another open file description of it
 // stands for another process here (flock treats both alike).

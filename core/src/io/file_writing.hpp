@@ -3,19 +3,34 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace svdd {
 
 // Calls write(tmp) on a temporary path beside `file`, then renames it over
-// `file`.
+// `file`; a write that throws leaves no temporary file behind.
 template <class F>
 void write_atomically(const std::filesystem::path& file, F&& write) {
   auto tmp = file;
   tmp += ".tmp";
-  write(tmp);
-  std::filesystem::rename(tmp, file);
+  try {
+    write(tmp);
+    std::filesystem::rename(tmp, file);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
 }
+
+// Closes `out` (written to `file`) and throws RuntimeFailure "cannot write
+// FILE: REASON" (the system's reason: "No space left on device") when any
+// write or the close failed.
+void finish_writing(std::ofstream& out, const std::filesystem::path& file);
+
+// The same for a stream that stays open: flushes and checks.
+void check_flushed(std::ostream& out, const std::filesystem::path& file);
 
 // The current UTC time as "YYYY-MM-DDTHH:MM:SSZ".
 std::string utc_now_text();

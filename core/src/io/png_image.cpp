@@ -27,6 +27,7 @@
 #include <limits>
 #include <sstream>
 
+#include "io/file_writing.hpp"
 #include "svdd/error.hpp"
 
 namespace svdd {
@@ -316,8 +317,7 @@ void write_png(const std::filesystem::path& file, const PngImage& image) {
   const std::string bytes = encode_png(image);
   std::ofstream out(file, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw InputError(fmt::format("cannot write the PNG file {}", file.string()));
+  finish_writing(out, file);
 }
 
 PngImage read_png(const std::filesystem::path& file) {

@@ -26,10 +26,7 @@ AppendCsv::AppendCsv(const std::filesystem::path& file, const std::vector<std::s
 
 void AppendCsv::row(const std::vector<std::string>& fields) { out_ << csv_line(fields) << "\n"; }
 
-void AppendCsv::flush() {
-  out_.flush();
-  if (!out_) throw RuntimeFailure("cannot write " + file_.string());
-}
+void AppendCsv::flush() { check_flushed(out_, file_); }
 
 const std::vector<std::string> kBatchHeader{
     "run",         "batch",        "samples",       "denoiser_rows",   "reward_calls",
@@ -68,8 +65,7 @@ void rewrite_lines(const std::filesystem::path& file, const std::string& header,
     std::ofstream out(tmp, std::ios::trunc);
     out << header << "\n";
     for (const auto& line : lines) out << line << "\n";
-    out.flush();
-    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
+    finish_writing(out, tmp);
   });
 }
 
@@ -167,6 +163,7 @@ void write_config(const std::filesystem::path& dir, const Experiment& experiment
       "# from [experiment] seed = {}.\n\n{}\n",
       version(), torch_version(), utc_now_text(), dir.string(), experiment.settings.seed,
       experiment.effective_toml);
+  finish_writing(config, dir / "config.toml");
 }
 
 }  // namespace svdd

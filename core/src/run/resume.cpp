@@ -167,8 +167,7 @@ void record_started_config(const std::filesystem::path& dir, const Experiment& e
   write_atomically(started_config_file(dir), [&](const std::filesystem::path& tmp) {
     std::ofstream out(tmp, std::ios::trunc);
     out << experiment.effective_toml;
-    out.flush();
-    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
+    finish_writing(out, tmp);
   });
 }
 

@@ -19,6 +19,7 @@
 #include "svdd/error.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
+#include "svdd/util/stop_signals.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
@@ -73,7 +74,10 @@ void run_batch(PreparedRun& run, int64_t b, int64_t batches, Writers& out, Progr
   DecodeOptions decode;
   decode.samples = n;
   decode.chunk_rows = plan.settings.chunk_rows;
-  decode.on_step = [&](int t, int steps) { progress.step(plan.label, b, batches, t, steps); };
+  decode.on_step = [&](int t, int steps) {
+    stop_if_requested("");  // the runner says what was kept
+    progress.step(plan.label, b, batches, t, steps);
+  };
   decode.on_report = [&](const std::string& name, int step, double value) {
     diagnostics.push_back(
         {plan.label, std::to_string(b), std::to_string(step), name, fmt::format("{:.9g}", value)});
@@ -144,6 +148,7 @@ void run_pending_batches(PreparedRuns& runs, const Registry& registry, const Out
     build_method(*run, runs, registry, &totals);
     for (int64_t b = 0; b < batches; ++b) {
       if (finished.count({plan.label, b})) continue;
+      stop_if_requested("");
       try {
         run_batch(*run, b, batches, out, progress);
       } catch (const Error&) {
@@ -206,14 +211,20 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   } catch (...) {
     progress.done();
     out.close();
+    std::string kept = "the finished batches are kept";
     try {
       summarise(files, runs, eval_names);
-      logger("run")->error(
-          "stopped; the finished batches are kept in {} (summary of them written); "
-          "continue with `svdd run --resume {}`",
-          dir.string(), dir.string());
+      kept = fmt::format(
+          "{} finished batches are kept in {} (summary of them written); continue with `svdd run "
+          "--resume {}`",
+          read_batch_records(files.batches()).size(), dir.string(), dir.string());
     } catch (...) {
     }
+    // A worker a Ctrl-C also reached may fail first: the signal is the cause.
+    if (const int signal = stop_requested()) {
+      throw Stopped(signal, fmt::format("stopped by {}: {}", signal_name(signal), kept));
+    }
+    logger("run")->error("stopped; {}", kept);
     throw;
   }
   out.close();

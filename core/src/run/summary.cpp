@@ -13,6 +13,7 @@
 #include <numeric>
 #include <set>
 
+#include "io/file_writing.hpp"
 #include "run/sample_grid.hpp"
 #include "svdd/error.hpp"
 #include "svdd/io/csv.hpp"
@@ -138,12 +139,12 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
   std::ofstream csv(dir / "summary.csv");
   csv << csv_line(columns.header) << "\n";
   for (const auto& row : rows) csv << csv_line(row) << "\n";
-  if (!csv) throw RuntimeFailure("cannot write " + (dir / "summary.csv").string());
+  finish_writing(csv, dir / "summary.csv");
 
   const std::string table = markdown_table(columns.header, rows);
   std::ofstream md(dir / "summary.md");
   md << "# Summary\n\n" << table << "\n" << sections << notes;
-  if (!md) throw RuntimeFailure("cannot write " + (dir / "summary.md").string());
+  finish_writing(md, dir / "summary.md");
   return table;
 }
 

@@ -56,8 +56,7 @@ void write_training_card(const TrainContext& context, const std::string& title,
   write_atomically(file, [&](const std::filesystem::path& tmp) {
     std::ofstream out(tmp);
     out << comment << "\n" << head.str() << "\n\n" << body_toml << "\n" << context.config_toml;
-    out.close();
-    if (!out) throw RuntimeFailure(fmt::format("cannot write {}", tmp.string()));
+    finish_writing(out, tmp);
   });
 }
 

@@ -19,6 +19,7 @@
 #include "svdd/util/clock.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
+#include "svdd/util/stop_signals.hpp"
 
 namespace svdd {
 namespace {
@@ -271,6 +272,16 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
     double epoch_loss = 0;
     for (int64_t b = 0; b < n; b += o.batch_size, ++s.step) {
       const int64_t step = s.step;
+      if (const int signal = stop_requested()) {
+        throw Stopped(signal,
+                      fmt::format("stopped by {} in epoch {} of {}: {}", signal_name(signal),
+                                  epoch + 1, o.epochs,
+                                  epoch > 0 ? fmt::format("{} holds the state after epoch {}; "
+                                                          "continue with --resume",
+                                                          s.state.file.string(), epoch)
+                                            : std::string("no epoch had finished, so nothing is "
+                                                          "kept")));
+      }
       torch::Tensor rows = order.slice(0, b, std::min(n, b + o.batch_size));
       torch::Tensor loss = hooks.batch_loss(rows, generator);
       double learning_rate = o.learning_rate;

@@ -10,6 +10,7 @@
 #include "svdd/training/epoch_loop.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
+#include "svdd/util/stop_signals.hpp"
 
 namespace svdd {
 
@@ -20,6 +21,9 @@ Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const RolloutPlan
   std::vector<torch::Tensor> states, step_ids, rollout_ids, rewards;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t first = 0, batch = 0; first < p.rollouts; first += p.batch_size, ++batch) {
+    // The rollouts are saved only once all are drawn.
+    stop_if_requested(fmt::format("stopped by {} while drawing rollouts: nothing is kept yet",
+                                  signal_name(stop_requested())));
     const int64_t n = std::min(p.batch_size, p.rollouts - first);
     at::Generator generator = stream_generator(seed, "rollouts", batch);
     // Which steps of each rollout are kept: `keep` of the T, uniformly.
