@@ -18,8 +18,8 @@ FolderLock::FolderLock(const std::filesystem::path& dir) {
   const auto file = file_of(dir);
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    throw InputError(
-        fmt::format("cannot open the lock file {}: {}", file.string(), std::strerror(errno)));
+    throw InputError(fmt::format("output folder {}: cannot write in it ({}: {})", dir.string(),
+                                 file.filename().string(), std::strerror(errno)));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;

@@ -10,6 +10,7 @@
 
 #include <set>
 
+#include "io/file_writing.hpp"
 #include "run/folder_lock.hpp"
 #include "run/prepare.hpp"
 #include "run/progress.hpp"
@@ -173,7 +174,7 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   const auto& dir = files.dir;
   if (options.resume && !std::filesystem::is_directory(dir)) check_output_folder(files, true);
   for (const auto& run : experiment.runs) run.settings.check_device();
-  std::filesystem::create_directories(dir);
+  make_output_folder(dir);
   // Held until the run ends, before the folder is looked at: two runs that
   // start together cannot both find it empty.
   const FolderLock lock(dir);

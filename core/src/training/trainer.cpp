@@ -145,7 +145,7 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
         "start)",
         resume_state_path(checkpoint).string(), options.file.string()));
   }
-  std::filesystem::create_directories(checkpoint.parent_path());
+  check_output_file(checkpoint);
   logger("train")->info("svdd {} (libtorch {}): {} -> {} ({} threads{})", version(),
                         torch_version(), spec.type, checkpoint.string(), threads,
                         options.resume ? ", resuming" : "");
