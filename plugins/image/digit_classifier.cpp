@@ -184,7 +184,7 @@ DigitClassifier DigitClassifier::load(const std::filesystem::path& checkpoint,
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("digit classifier checkpoint not found: {}", checkpoint.string()));
   }
-  const auto card = card_path(checkpoint);
+  const auto card = checked_card(checkpoint);
   const auto network = read_card_section<ClassifierNetworkParams>(card, "network");
   const auto input = read_card_section<InputCard>(card, "input");
   DigitClassifier classifier(network, input.size, device);

@@ -217,7 +217,7 @@ void train_ddpm(const TrainingParams& p, const TrainContext& context) {
 }  // namespace
 
 LoadedUNet load_unet(const std::filesystem::path& checkpoint, const std::string& device) {
-  const auto card = card_path(checkpoint);
+  const auto card = checked_card(checkpoint);
   if (!std::filesystem::exists(card)) {
     throw InputError(fmt::format("{}: its card {} is missing (image.train_ddpm writes both)",
                                  checkpoint.string(), card.string()));

@@ -149,7 +149,7 @@ LoadedTransformer load_selfies_transformer(const std::filesystem::path& checkpoi
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("SELFIES denoiser checkpoint not found: {}", checkpoint.string()));
   }
-  const auto card = card_path(checkpoint);
+  const auto card = checked_card(checkpoint);
   LoadedTransformer loaded;
   loaded.params = read_card_section<TransformerParams>(card, "network");
   loaded.domain = read_card_section<SelfiesDomainCard>(card, "domain");

@@ -296,7 +296,7 @@ LoadedOracle load_oracle(const std::filesystem::path& checkpoint, const torch::D
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("oracle checkpoint not found: {}", checkpoint.string()));
   }
-  const auto card = card_path(checkpoint);
+  const auto card = checked_card(checkpoint);
   const auto network = read_card_section<OracleNetworkParams>(card, "network");
   const auto domain = read_card_section<SequenceDomainCard>(card, "domain");
   LoadedOracle loaded;

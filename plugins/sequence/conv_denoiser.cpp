@@ -145,7 +145,7 @@ LoadedDenoiser load_conv_denoiser(const std::filesystem::path& checkpoint,
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("denoiser checkpoint not found: {}", checkpoint.string()));
   }
-  const auto card = card_path(checkpoint);
+  const auto card = checked_card(checkpoint);
   LoadedDenoiser loaded;
   loaded.params = read_card_section<ConvDenoiserParams>(card, "network");
   const auto domain = read_card_section<SequenceDomainCard>(card, "domain");

@@ -10,6 +10,7 @@
 #include "config/toml_config.hpp"
 #include "io/file_writing.hpp"
 #include "svdd/error.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/version.hpp"
 
 namespace svdd {
@@ -35,10 +36,34 @@ std::string file_sha1(const std::filesystem::path& file) {
   return hex;
 }
 
+std::filesystem::path checked_card(const std::filesystem::path& checkpoint) {
+  const auto card = card_path(checkpoint);
+  if (!std::filesystem::is_regular_file(card) || !std::filesystem::is_regular_file(checkpoint)) {
+    return card;
+  }
+  const toml::table root = read_toml_file(card, "card");
+  const auto recorded = root["weights_sha1"].value<std::string>();
+  if (!recorded) {
+    logger("core")->warn(
+        "{} records no weights_sha1 (an older svdd wrote it), so it cannot be checked against {}",
+        card.string(), checkpoint.string());
+    return card;
+  }
+  if (const std::string actual = file_sha1(checkpoint); actual != *recorded) {
+    throw InputError(fmt::format(
+        "{} describes other weights than {} (its weights_sha1 is {}, the file's SHA-1 is {}): "
+        "keep each checkpoint with the card `svdd train` wrote for it",
+        card.string(), checkpoint.string(), *recorded, actual));
+  }
+  return card;
+}
+
 void write_training_card(const TrainContext& context, const std::string& title,
                          const std::string& body_toml) {
   toml::table top;
   top.insert("checkpoint", context.checkpoint.filename().string());
+  // Every trainer saves the weights before their card.
+  top.insert("weights_sha1", file_sha1(context.checkpoint));
   // Relative to the card, so a committed card names no machine's folders.
   top.insert(
       "training_file",

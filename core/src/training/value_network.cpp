@@ -332,7 +332,7 @@ P read_card_table(const toml::table& root, const std::string& key, const ConfigO
 std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& checkpoint,
                                                  const Domain& domain, int num_steps,
                                                  const std::string& device) {
-  const auto card_file = card_path(checkpoint);
+  const auto card_file = checked_card(checkpoint);
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("value network checkpoint not found: {}", checkpoint.string()));
   }

@@ -19,9 +19,17 @@ SVDD_API std::filesystem::path card_path(const std::filesystem::path& checkpoint
 // The SHA-1 of a file's bytes as 40 hex digits (data provenance on cards).
 SVDD_API std::string file_sha1(const std::filesystem::path& file);
 
+// The card of `checkpoint` (card_path), after checking that it describes
+// these weights: a card records the SHA-1 of its checkpoint's bytes
+// (weights_sha1), and a card that records other weights (a DNA card beside
+// RNA weights) is refused, an InputError naming both files. A card without
+// the record (written before svdd recorded it) is accepted with a warning.
+// A missing card or checkpoint is left to the caller's own message.
+SVDD_API std::filesystem::path checked_card(const std::filesystem::path& checkpoint);
+
 // Writes the card of a trained network beside its checkpoint, atomically:
-// a comment `title`, then checkpoint, training file, seed, versions and
-// time, then `body_toml` (the trainer's own tables: what the network is,
+// a comment `title`, then checkpoint, its weights_sha1, training file, seed,
+// versions and time, then `body_toml` (the trainer's own tables: what the network is,
 // [data] with files and hashes, [results]) and the [config.*] tables.
 SVDD_API void write_training_card(const TrainContext& context, const std::string& title,
                                   const std::string& body_toml);
