@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "svdd/config/experiment.hpp"
@@ -116,13 +118,22 @@ SequenceData load_sequence_data(const SequenceDataParams& params,
     if (!in_part(place_of(element, params.split_seed), params.test_fraction, params.train_a_share,
                  part))
       continue;
+    // Letters in either case; RNA tables often spell uracil as T (DNA
+    // reads of the library).
     std::string s = sequences[i];
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (data.alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
+    const size_t line = table.line(static_cast<int64_t>(i));
     if (static_cast<int64_t>(s.size()) != data.length) {
       throw InputError(fmt::format(
           "{}: line {}: column '{}' has a sequence of {} letters; the first row has {} (every "
           "sequence must have the same length)",
-          data.file.string(), i + 2, params.sequence_column, s.size(), data.length));
+          data.file.string(), line, params.sequence_column, s.size(), data.length));
+    }
+    if (const size_t at = first_foreign_letter(s, data.alphabet); at != std::string::npos) {
+      throw InputError(fmt::format("{}: line {}: column '{}', position {}: '{}' is not one of {}",
+                                   data.file.string(), line, params.sequence_column, at + 1,
+                                   sequences[i][at], letters(data.alphabet)));
     }
     kept.push_back(std::move(s));
     if (!labels.empty()) kept_labels.push_back(labels[i]);

@@ -33,6 +33,17 @@ Domain sequence_domain(Alphabet alphabet, int64_t length) {
   return d;
 }
 
+size_t first_foreign_letter(const std::string& s, Alphabet alphabet) {
+  const std::string& abc = letters(alphabet);
+  for (size_t j = 0; j < s.size(); ++j) {
+    if (abc.find(static_cast<char>(std::toupper(static_cast<unsigned char>(s[j])))) ==
+        std::string::npos) {
+      return j;
+    }
+  }
+  return std::string::npos;
+}
+
 at::Tensor encode(const std::vector<std::string>& sequences, Alphabet alphabet, int64_t length) {
   const std::string& abc = letters(alphabet);
   at::Tensor out = at::empty({static_cast<int64_t>(sequences.size()), length}, at::kLong);

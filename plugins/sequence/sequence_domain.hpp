@@ -27,6 +27,10 @@ Domain sequence_domain(Alphabet alphabet, int64_t length);
 // InputError naming the sequence's index, its text and the position.
 at::Tensor encode(const std::vector<std::string>& sequences, Alphabet alphabet, int64_t length);
 
+// The first position of `s` whose letter, in either case, is not one of
+// `alphabet`'s; std::string::npos when every letter is.
+size_t first_foreign_letter(const std::string& s, Alphabet alphabet);
+
 // True when a domain's tokens 0-3 are the letters of a DNA or RNA alphabet
 // (so sequence rewards can score it).
 bool is_nucleotide_domain(const Domain& domain);

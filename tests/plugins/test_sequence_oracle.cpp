@@ -250,3 +250,28 @@ TEST_CASE("a masked sequence scores the oracle's invalid_value, not NaN", "[sequ
   CHECK(scores[0].item<double>() == clean[0].item<double>());
   CHECK(scores[2].item<double>() == clean[2].item<double>());
 }
+
+// Sequence tables: letters in either case (an RNA table's lower-case t was
+// refused while a, c and g were taken), and a bad row named by its line in
+// the file, blank lines counted, not by its index among the kept rows.
+TEST_CASE("sequence tables take either case and name bad rows by file line",
+          "[plugins][sequence]") {
+  svdd::test::TempDir dir;
+  seq::SequenceDataParams params;
+  params.sequence_column = "seq";
+  params.target_column = "y";
+  params.alphabet = "rna";
+  params.file = dir.write("rna.csv", "seq,y\nacgt,1.0\nACGU,2.0\n\nggtt,3.0\n").string();
+  const auto data = seq::load_sequence_data(params, dir.path(), seq::SplitPart::all);
+  REQUIRE(data.tokens.size(0) == 3);
+  const auto decoded = seq::sequence_domain(seq::Alphabet::rna, 4).decode(data.tokens);
+  CHECK(decoded[0] == "ACGU");
+  CHECK(decoded[2] == "GGUU");
+
+  params.file = dir.write("bad.csv", "seq,y\nACGU,1.0\n\nACXU,2.0\n").string();
+  CHECK_THROWS_WITH(seq::load_sequence_data(params, dir.path(), seq::SplitPart::all),
+                    Contains("bad.csv: line 4: column 'seq', position 3: 'X' is not one of ACGU"));
+  params.file = dir.write("short.csv", "seq,y\nACGU,1.0\n\nACG,2.0\n").string();
+  CHECK_THROWS_WITH(seq::load_sequence_data(params, dir.path(), seq::SplitPart::all),
+                    Contains("short.csv: line 4: column 'seq' has a sequence of 3 letters"));
+}

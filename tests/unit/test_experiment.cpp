@@ -1,5 +1,8 @@
 // Experiment files: strict parsing, --set overrides and sweep expansion.
+#include <fmt/format.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
@@ -251,4 +254,29 @@ weights = [1.0, -0.5]
           experiment.runs[0].reward, svdd::BuildContext{},
           svdd::test::ToyFixture(head + "terms = [\"toy.hash_reward\"]\n").model().domain()),
       Contains("[reward.terms[1]] type: unknown reward 'toy.nope'"));
+}
+
+// Three defects of the bad-input probe (issue 13 item 14): a --set value
+// with a line break carried TOML that no key took, silently; an error in a
+// swept value pointed at the method's line instead of the sweep's; and a
+// repeated sweep value made two runs of one name (the second then shared
+// the first's batches on resume and in the summary).
+TEST_CASE("--set takes one value, sweep errors point at the sweep, run names are unique",
+          "[unit][config]") {
+  CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=3\n[model]\nsteps=9"}),
+             Contains("--set methods.svdd.candidates: the value holds a line break"));
+
+  // The error names the sweep key's line, not the line of candidates = 4.
+  const std::string swept = kBase + "\n[sweep]\n\"methods.svdd.candidates\" = [2, -1]\n";
+  const auto line_of = [&](const std::string& text, const std::string& what) {
+    const std::string before = text.substr(0, text.find(what));
+    return std::count(before.begin(), before.end(), '\n') + 1;
+  };
+  CHECK_THAT(load_error(swept),
+             Contains(fmt::format("experiment.toml:{}:", line_of(swept, "\"methods.svdd"))) &&
+                 Contains("[methods.svdd] candidates: must be at least 1"));
+
+  const std::string repeated = kBase + "\n[sweep]\n\"methods.svdd.candidates\" = [2, 3, 2]\n";
+  CHECK_THAT(load_error(repeated),
+             Contains("gives method 'svdd' two runs named 'svdd[candidates=2]'"));
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -184,8 +185,12 @@ const toml::table& check_top_level(const toml::table& root, const SourceMap& sou
 
 // One run of `method` at a sweep point, every component table validated now,
 // before any work.
-RunPlan plan_run(const SweepPoint& point, const std::string& method, const ConfigOrigin& top,
+RunPlan plan_run(const SweepPoint& point, const std::string& method, const ConfigOrigin& file_top,
                  const Registry& registry) {
+  // A value the sweep set is reported at its [sweep] line, not at the line
+  // of the table it replaced.
+  ConfigOrigin top = file_top;
+  if (!point.swept.empty()) top.sources = file_top.sources->redirected(point.swept);
   // Labels are written to every result file; a line break or another
   // control character would not read back from them.
   for (unsigned char c : point.label) {
@@ -270,7 +275,17 @@ Experiment load_experiment(const std::filesystem::path& file,
   const auto method_names = ordered_names(methods, "methods", sources);
   const auto axes = read_sweep_axes(root, methods, method_names, sources);
   for (const auto& method : method_names) {
+    std::set<std::string> labels;
     for (const auto& point : sweep_points(root, method, axes)) {
+      // The label names the run in every result file and the resume log.
+      if (!labels.insert(point.label).second) {
+        throw InputError(fmt::format(
+            "{}: [sweep] gives method '{}' two runs named '{}': a value is repeated, or two "
+            "values print alike (tables of one type: sweep the key that differs, e.g. "
+            "model.length, instead)",
+            sources.locate(point.swept.empty() ? "sweep" : point.swept.front().second), method,
+            point.label));
+      }
       experiment.runs.push_back(plan_run(point, method, top, registry));
     }
   }

@@ -54,6 +54,7 @@ std::optional<SweepAxis> zip_axis(const toml::node& zip, const SourceMap& source
   std::vector<std::pair<std::string, const toml::array*>> keys;
   flatten_sweep(*zip.as_table(), "", keys, sources);
   SweepAxis axis;
+  axis.table = "sweep.zip";
   for (const auto& [key, values] : keys) {
     if (values->size() != keys.front().second->size()) {
       throw InputError(fmt::format("{}: [sweep.zip] {}: has {} values, {} has {}",
@@ -121,13 +122,14 @@ void check_sweep_size(const std::vector<SweepAxis>& all,
 
 SweepPoint point_at(const toml::table& root, const std::string& method,
                     const std::vector<SweepAxis>& axes, const std::vector<size_t>& index) {
-  SweepPoint point{root, "", ""};
+  SweepPoint point{root, "", "", {}};
   std::vector<std::string> label_parts, context_parts;
   const std::string own = "methods." + method + ".";
   for (size_t a = 0; a < axes.size(); ++a) {
     for (const auto& [key, values] : axes[a].keys) {
       const toml::node& value = *values.get(index[a]);
       set_path(point.root, key, value, fmt::format("[sweep] {}", key));
+      point.swept.emplace_back(key, axes[a].table + "." + key);
       std::string short_key = key;
       if (short_key.rfind(own, 0) == 0) {
         short_key = short_key.substr(own.size());

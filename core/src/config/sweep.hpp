@@ -20,6 +20,7 @@ inline constexpr size_t kMostSweepRuns = 10'000;
 // One sweep axis: one key, or several keys walked together ([sweep.zip]).
 struct SweepAxis {
   std::vector<std::pair<std::string, toml::array>> keys;
+  std::string table = "sweep";  // where its keys stand in the file: sweep or sweep.zip
   size_t size() const { return keys.front().second.size(); }
 };
 
@@ -38,6 +39,8 @@ struct SweepPoint {
   toml::table root;
   std::string label;
   std::string context;
+  // Each key the point sets, with its own path in the file ("sweep.zip.model").
+  std::vector<std::pair<std::string, std::string>> swept;
 };
 
 // Every point of `method`'s sweep, the first axis varying fastest.

@@ -44,6 +44,26 @@ std::string SourceMap::locate(const std::string& path) const {
   return file;
 }
 
+std::shared_ptr<const SourceMap> SourceMap::redirected(
+    const std::vector<std::pair<std::string, std::string>>& path_from) const {
+  auto map = std::make_shared<SourceMap>(*this);
+  for (const auto& [path, from] : path_from) {
+    std::pair<uint32_t, uint32_t> position{0, 0};
+    for (std::string p = from; !p.empty() && position.first == 0;) {
+      if (auto it = positions.find(p); it != positions.end()) position = it->second;
+      const auto dot = p.rfind('.');
+      p = dot == std::string::npos ? "" : p.substr(0, dot);
+    }
+    const std::string below = path + ".";
+    for (auto it = map->positions.lower_bound(below);
+         it != map->positions.end() && it->first.rfind(below, 0) == 0;) {
+      it = map->positions.erase(it);
+    }
+    map->positions[path] = position;
+  }
+  return map;
+}
+
 std::shared_ptr<const ComponentConfig> make_component_config(toml::table table,
                                                              ConfigOrigin origin) {
   auto impl = std::make_unique<ComponentConfig::Impl>();
@@ -112,6 +132,14 @@ void apply_override(toml::table& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
+  }
+  // A line break would let one --set carry more TOML (a table header, other
+  // keys) that no key takes.
+  if (assignment.find_first_of("\n\r") != std::string::npos) {
+    throw InputError(fmt::format(
+        "--set {}: the value holds a line break; give one TOML value on one line (an inline "
+        "table for several keys: key={{ a = 1, b = 2 }})",
+        assignment.substr(0, eq)));
   }
   toml::table parsed;
   try {

@@ -24,6 +24,10 @@ struct SourceMap {
   static std::shared_ptr<const SourceMap> of(const toml::table& root, std::string file);
   // "file:line:col" of `path`, else of its closest enclosing table, else "file".
   std::string locate(const std::string& path) const;
+  // The same map with `path` (and everything under it) placed where `from`
+  // stands: a value a sweep sets is reported at its [sweep] line.
+  std::shared_ptr<const SourceMap> redirected(
+      const std::vector<std::pair<std::string, std::string>>& path_from) const;
 };
 
 // Where one component's table came from.

@@ -57,6 +57,19 @@ std::vector<std::filesystem::path> plugin_search_path() {
   return folders;
 }
 
+// The dynamic loader's own reason in boost's message "boost::dll::
+// shared_library::load() failed (dlerror system message: REASON): Bad file
+// descriptor"; the errno boost appends is not the failure's.
+namespace {
+std::string loader_message(const std::string& what) {
+  const std::string_view marker = "(dlerror system message: ";
+  const size_t start = what.find(marker);
+  const size_t end = what.rfind("): ");
+  if (start == std::string::npos || end == std::string::npos || end < start) return what;
+  return what.substr(start + marker.size(), end - start - marker.size());
+}
+}  // namespace
+
 PluginReport load_plugin(const std::filesystem::path& file, Registry& registry) {
   PluginReport report;
   report.file = file;
@@ -68,7 +81,7 @@ PluginReport load_plugin(const std::filesystem::path& file, Registry& registry) 
   try {
     library.load(boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_lazy);
   } catch (const std::exception& e) {
-    return refuse(fmt::format("cannot be opened: {}", e.what()));
+    return refuse(fmt::format("cannot be opened: {}", loader_message(e.what())));
   }
   kept_libraries().push_back(library);
 

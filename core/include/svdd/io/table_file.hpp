@@ -30,6 +30,9 @@ class SVDD_API Table {
   // inf are refused: a NaN label makes a NaN model) is an InputError naming
   // the line and the text.
   std::vector<double> numbers(const std::string& name) const;
+  // The file's line number of row `row` (blank lines are skipped, so it is
+  // not always row + 2).
+  size_t line(int64_t row) const { return lines_.at(static_cast<size_t>(row)); }
 
  private:
   size_t index_of(const std::string& name) const;
