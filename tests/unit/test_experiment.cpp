@@ -261,7 +261,7 @@ weights = [1.0, -0.5]
 // swept value pointed at the method's line instead of the sweep's; and a
 // repeated sweep value made two runs of one name (the second then shared
 // the first's batches on resume and in the summary).
-TEST_CASE("--set takes one value, sweep errors point at the sweep, run names are unique",
+TEST_CASE("a --set value is one value, sweep errors point at the sweep, run names are unique",
           "[unit][config]") {
   CHECK_THAT(load_error(kBase, {"methods.svdd.candidates=3\n[model]\nsteps=9"}),
              Contains("--set methods.svdd.candidates: the value holds a line break"));
