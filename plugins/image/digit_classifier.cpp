@@ -39,6 +39,7 @@
 #include "svdd/trainer.hpp"
 #include "svdd/training/card.hpp"
 #include "svdd/training/epoch_loop.hpp"
+#include "svdd/training/finite_weights.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
@@ -192,6 +193,7 @@ DigitClassifier DigitClassifier::load(const std::filesystem::path& checkpoint,
     torch::serialize::InputArchive archive;
     archive.load_from(checkpoint.string(), classifier.impl_->device);
     classifier.impl_->net->load(archive);
+    require_finite_weights(classifier.impl_->net->parameters(), checkpoint);
   } catch (const c10::Error& e) {
     throw InputError(
         fmt::format("cannot load the digit classifier {} (does its card match it?): {}",

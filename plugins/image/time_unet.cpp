@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "svdd/error.hpp"
+#include "svdd/training/finite_weights.hpp"
 
 namespace svdd::image {
 
@@ -216,6 +217,7 @@ void TimeUNet::load(const std::filesystem::path& file) {
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), impl_->device);
     impl_->net->load(archive);
+    require_finite_weights(impl_->net->parameters(), file);
     const auto loaded = impl_->net->parameters();
     for (size_t i = 0; i < loaded.size(); ++i) {
       if (loaded[i].sizes().vec() != shapes[i]) {

@@ -8,6 +8,7 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/card.hpp"
+#include "svdd/training/finite_weights.hpp"
 
 namespace svdd::molecule {
 
@@ -138,6 +139,7 @@ void SelfiesTransformer::load(const std::filesystem::path& file) {
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), impl_->device);
     impl_->net->load(archive);
+    require_finite_weights(impl_->net->parameters(), file);
   } catch (const c10::Error& e) {
     throw InputError(fmt::format("cannot load the SELFIES denoiser {}: {}", file.string(),
                                  e.what_without_backtrace()));

@@ -38,6 +38,7 @@
 #include "svdd/trainer.hpp"
 #include "svdd/training/card.hpp"
 #include "svdd/training/epoch_loop.hpp"
+#include "svdd/training/finite_weights.hpp"
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
@@ -307,6 +308,7 @@ LoadedOracle load_oracle(const std::filesystem::path& checkpoint, const torch::D
     torch::serialize::InputArchive archive;
     archive.load_from(checkpoint.string(), device);
     loaded.net->load(archive);
+    require_finite_weights(loaded.net->parameters(), checkpoint);
   } catch (const c10::Error& e) {
     throw InputError(fmt::format("cannot load the oracle {} (does its card match it?): {}",
                                  checkpoint.string(), e.what_without_backtrace()));

@@ -8,6 +8,7 @@
 #include "svdd/error.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/card.hpp"
+#include "svdd/training/finite_weights.hpp"
 
 namespace svdd::sequence {
 
@@ -134,6 +135,7 @@ void ConvDenoiser::load(const std::filesystem::path& file) {
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), impl_->device);
     impl_->net->load(archive);
+    require_finite_weights(impl_->net->parameters(), file);
   } catch (const c10::Error& e) {
     throw InputError(
         fmt::format("cannot load the denoiser {}: {}", file.string(), e.what_without_backtrace()));

@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "catch_torch.hpp"
@@ -309,6 +310,26 @@ TEST_CASE("a learned value without a usable checkpoint is refused clearly", "[le
                    learned_method(t.checkpoint));
     CHECK_THAT(input_error([&] { toy.decode("svdd", 1, 0); }),
                Contains("shape [4] (trained) vs [5]") && Contains("vocab_size 5 (trained) vs 4"));
+  }
+  // A denoiser or value network trained to NaN sampled NaN far from its file.
+  SECTION("a checkpoint whose weights are NaN") {
+    TempDir dir;
+    ToyFixture toy(run_file(learned_method(t.checkpoint)));
+    auto network = svdd::load_value_network(t.checkpoint, toy.model().domain(),
+                                            toy.model().num_steps(), "cpu");
+    {
+      at::NoGradGuard no_grad;
+      network->parameters().front().fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    network->save(dir.path() / "nan.pt");
+    std::string card = read_text(svdd::card_path(t.checkpoint));
+    const auto at = card.find("weights_sha1 = '");
+    REQUIRE(at != std::string::npos);
+    card.replace(at + 16, 40, svdd::file_sha1(dir.path() / "nan.pt"));
+    dir.write("nan.card.toml", card);
+    ToyFixture nan_toy(run_file(learned_method(dir.path() / "nan.pt")));
+    CHECK_THAT(input_error([&] { nan_toy.decode("svdd", 1, 0); }),
+               Contains("nan.pt: ") && Contains("weights are NaN or infinite"));
   }
   SECTION("a checkpoint that is not the network its card describes") {
     TempDir dir;

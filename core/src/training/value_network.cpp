@@ -19,6 +19,7 @@
 #include "config/toml_config.hpp"
 #include "svdd/error.hpp"
 #include "svdd/training/card.hpp"
+#include "svdd/training/finite_weights.hpp"
 
 namespace svdd {
 
@@ -297,6 +298,7 @@ void ValueNetwork::load(const std::filesystem::path& file) {
     torch::serialize::InputArchive archive;
     archive.load_from(file.string(), impl_->device);
     impl_->module->load(archive);
+    require_finite_weights(impl_->module->parameters(), file);
   } catch (const c10::Error& e) {
     throw InputError(
         fmt::format("value network {}: not a checkpoint of the network its card "
