@@ -17,6 +17,7 @@
 #include "svdd/plugins/plugin_loader.hpp"
 #include "svdd/registry.hpp"
 #include "svdd/run/runner.hpp"
+#include "svdd/run/score.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/util/process.hpp"
 #include "svdd/util/stop_signals.hpp"
@@ -45,6 +46,16 @@ Usage:
       differs. --stop-after ends after that epoch as if interrupted. Use a
       value network with value = { type = "learned", checkpoint = "NAME.pt" }.
       An old [value_training] file is refused with what to write instead.
+  svdd score FILE.toml --input DESIGNS [--input ...] [--column NAME]
+             [--group NAME] [--label NAME ...] [--out DIR] [--set ...]
+      Score designs made elsewhere with the file's reward, [eval.*] and
+      [metrics.*] (its methods are not run), written as a run's folder
+      (default runs/<experiment name>_score): one summary row per input, or
+      per value of the --group column. DESIGNS has one decoded sample per
+      line (a DNA string, a SMILES, a PNG file or data URI), or is a CSV/TSV
+      file whose --column holds them (e.g. a run's samples.csv with
+      --column sample --group run). A design the domain cannot encode is
+      reported with its line and scored as invalid.
   svdd list
       Plugins, components and each component's parameters with defaults
       and the rules their values must follow.
@@ -167,6 +178,23 @@ int train_command(const std::vector<std::string>& args) {
   return 0;
 }
 
+int score_command(const std::vector<std::string>& args) {
+  const Arguments a =
+      parse_arguments(args, {"--input", "--column", "--group", "--label", "--out", "--set"}, {});
+  if (a.file.empty()) throw svdd::InputError("svdd score needs an experiment file (see svdd help)");
+  svdd::ScoreOptions options;
+  for (const auto& input : a.all("--input")) options.inputs.emplace_back(input);
+  options.column = a.value("--column");
+  options.group = a.value("--group");
+  options.labels = a.all("--label");
+  options.out_dir = a.value("--out");
+  Loaded loaded = load_components();
+  const svdd::Experiment experiment =
+      svdd::load_experiment(a.file, a.all("--set"), loaded.registry);
+  svdd::score_designs(experiment, loaded.registry, options);
+  return 0;
+}
+
 int list_command() {
   Loaded loaded = load_components();
   fmt::print("svdd {} (libtorch {}, plugin API {})\n\nPlugins:\n", svdd::version(),
@@ -213,6 +241,7 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "run") return run_command({args.begin() + 1, args.end()});
     if (args[0] == "train") return train_command({args.begin() + 1, args.end()});
+    if (args[0] == "score") return score_command({args.begin() + 1, args.end()});
     if (args[0] == "list") return list_command();
     throw svdd::InputError(fmt::format("unknown command '{}' (see svdd help)", args[0]));
   } catch (const svdd::Stopped& e) {

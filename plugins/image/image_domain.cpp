@@ -24,6 +24,22 @@ Domain image_domain(int64_t channels, int64_t height, int64_t width) {
     return out;
   };
   domain.picture = picture_of_png_data_uri;  // the decoded form is the PNG
+  // Designs made elsewhere: a PNG data URI (as samples.csv holds them) or
+  // the path of a PNG file, of this domain's channels and size.
+  domain.encoder = [channels, height, width](const std::string& text) -> Encoded {
+    PngImage image;
+    try {
+      image = is_png_data_uri(text) ? decode_png_data_uri(text) : read_png(text);
+    } catch (const InputError& e) {
+      return {{}, e.what()};
+    }
+    if (image.channels != channels || image.height != height || image.width != width) {
+      return {{},
+              fmt::format("a {}x{}x{} image, the model makes {}x{}x{}", image.channels,
+                          image.height, image.width, channels, height, width)};
+    }
+    return {from_png_images({image})[0], ""};
+  };
   // Core's default continuous distance is the Euclidean one, which is what
   // "pairwise L2 diversity" means here; no custom distance.
   return domain;

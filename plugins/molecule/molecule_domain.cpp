@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "molecule_data.hpp"
 #include "selfies.hpp"
 #include "svdd/error.hpp"
 #include "tanimoto.hpp"
@@ -53,6 +54,21 @@ Domain selfies_domain(const SelfiesDomainCard& card) {
   domain.vocab_size = static_cast<int64_t>(domain.alphabet.size());
   domain.mask_id = domain.vocab_size - 1;
   domain.decoder = [card](const at::Tensor& rows) { return decode_selfies_rows(rows, card); };
+  // Designs made elsewhere: a SMILES, written as SELFIES in the model's own
+  // tokens (as its training data was).
+  domain.encoder = [card](const std::string& smiles) -> Encoded {
+    if (!smiles_to_selfies(smiles)) {
+      return {{}, "not a valid SMILES (RDKit cannot parse it, or SELFIES cannot write it)"};
+    }
+    const TokenTable table = tokenize({smiles}, card.tokens, card.length);
+    if (table.dropped > 0 || table.tokens.size(0) != 1) {
+      return {{},
+              fmt::format("its SELFIES needs more than the model's {} tokens, or a token "
+                          "its vocabulary does not have",
+                          card.length)};
+    }
+    return {table.tokens[0].clone(), ""};
+  };
   domain.distance = [card](const at::Tensor& a, const at::Tensor& b) {
     return tanimoto_distances(decode_selfies_rows(a, card), decode_selfies_rows(b, card));
   };

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "svdd/error.hpp"
@@ -30,6 +31,22 @@ Domain sequence_domain(Alphabet alphabet, int64_t length) {
   d.mask_id = 4;
   for (char c : letters(alphabet)) d.alphabet.emplace_back(1, c);
   d.alphabet.emplace_back("_");
+  // Designs made elsewhere: either case, and T for U in RNA (DNA reads of
+  // an RNA library).
+  d.encoder = [alphabet, length](const std::string& text) -> Encoded {
+    std::string s = text;
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
+    if (static_cast<int64_t>(s.size()) != length) {
+      return {{}, fmt::format("{} letters, the model makes {}", s.size(), length)};
+    }
+    if (const size_t at = first_foreign_letter(s, alphabet); at != std::string::npos) {
+      return {
+          {},
+          fmt::format("position {}: '{}' is not one of {}", at + 1, text[at], letters(alphabet))};
+    }
+    return {encode({s}, alphabet, length)[0], ""};
+  };
   return d;
 }
 

@@ -12,6 +12,7 @@
 #include "catch_torch.hpp"
 #include "svdd/error.hpp"
 #include "svdd/run/runner.hpp"
+#include "svdd/run/score.hpp"
 #include "toy_fixture.hpp"
 
 using Catch::Contains;
@@ -323,4 +324,72 @@ TEST_CASE("components that do not fit the model are refused before any work", "[
   CHECK_THROWS_WITH(run(file, dir.path() / "out", registry),
                     Contains("[reward]") && Contains("needs a continuous domain"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "out" / "batches.csv"));
+}
+
+// svdd score (issue 14 item 4): a run's own samples.csv, scored again by its
+// experiment, reproduces its reward and evaluation columns exactly and its
+// summary's medians; a design the domain cannot encode is reported by its
+// line and scored as invalid.
+TEST_CASE("svdd score of a run's samples reproduces its scores; bad designs are invalid",
+          "[unit][runner][score]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  const auto file = dir.write("e.toml", kExperiment);
+  run(file, dir.path() / "out", registry);
+  const auto experiment = svdd::load_experiment(file, {}, registry);
+
+  svdd::ScoreOptions options;
+  options.inputs = {dir.path() / "out" / "samples.csv"};
+  options.column = "sample";
+  options.group = "run";
+  options.out_dir = dir.path() / "scored";
+  svdd::score_designs(experiment, registry, options);
+  const auto original = svdd::read_csv(dir.path() / "out" / "samples.csv");
+  const auto scored = svdd::read_csv(dir.path() / "scored" / "samples.csv");
+  REQUIRE(scored.size() == original.size());
+  // Rows of one run keep their order; runs follow in order of appearance.
+  for (size_t i = 0; i < original.size(); ++i) {
+    INFO("row " << i);
+    for (const char* column : {"run", "sample", "reward", "eval_token_b"}) {
+      CHECK(scored[i].at(column) == original[i].at(column));
+    }
+  }
+  const auto run_summary = svdd::read_csv(dir.path() / "out" / "summary.csv");
+  const auto score_summary = svdd::read_csv(dir.path() / "scored" / "summary.csv");
+  REQUIRE(score_summary.size() == run_summary.size());
+  for (size_t i = 0; i < run_summary.size(); ++i) {
+    for (const char* column : {"run", "samples", "reward_median", "eval_token_b_median",
+                               "diversity", "target_distance"}) {
+      INFO(column);
+      CHECK(score_summary[i].at(column) == run_summary[i].at(column));
+    }
+  }
+
+  // One design per line: "ABZD" has a letter of no token, "AB" is short.
+  const auto designs = dir.write("designs.txt", "ABCD\n\nABZD\nAB\nDDDD\n");
+  svdd::ScoreOptions lines;
+  lines.inputs = {designs};
+  lines.labels = {"elsewhere"};
+  lines.out_dir = dir.path() / "lines";
+  svdd::score_designs(experiment, registry, lines);
+  const auto rows = svdd::read_csv(dir.path() / "lines" / "samples.csv");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].at("run") == "elsewhere");
+  CHECK(rows[0].at("reward") == "0.25");  // one A in four tokens
+  CHECK(rows[1].at("sample") == "ABZD");  // kept as given
+  CHECK(rows[1].at("reward") == "0");     // the reward's invalid_value
+  CHECK(rows[2].at("reward") == "0");
+  CHECK(rows[3].at("reward") == "0");  // no A
+  const std::string log = slurp(dir.path() / "lines" / "run.log");
+  CHECK_THAT(log, Contains("designs.txt:3: not a sample of toy.categorical: position 3"));
+  CHECK_THAT(log, Contains("designs.txt:4: not a sample of toy.categorical: 2 tokens"));
+  CHECK(svdd::read_csv(dir.path() / "lines" / "summary.csv").at(0).at("samples") == "4");
+
+  svdd::ScoreOptions clash = lines;
+  clash.inputs = {designs, designs};
+  clash.labels = {};
+  clash.out_dir = dir.path() / "clash";
+  CHECK_THROWS_WITH(svdd::score_designs(experiment, registry, clash),
+                    Contains("both give rows named 'designs'"));
 }

@@ -26,6 +26,17 @@ struct Picture {
 // when that text is not a picture of this domain.
 using PictureFn = std::function<std::optional<Picture>(const std::string& decoded)>;
 
+// One sample from its decoded form, the inverse of Domain::decode (for
+// `svdd score` of designs made elsewhere): `sample` [...shape] on the CPU
+// (int64 ids, or float32), or an undefined tensor and `problem` saying why
+// the text is not a sample of the domain (a bad letter, a wrong length, an
+// invalid SMILES).
+struct Encoded {
+  at::Tensor sample;
+  std::string problem;
+};
+using EncodeFn = std::function<Encoded(const std::string& decoded)>;
+
 struct SVDD_API Domain {
   enum class Kind { continuous, discrete };
 
@@ -53,10 +64,17 @@ struct SVDD_API Domain {
   // first samples of every run, one row per run). When empty, the domain's
   // samples are not drawn.
   PictureFn picture;
+  // Optional inverse of the decoder. When empty: discrete texts are split
+  // into alphabet entries (longest first; the mask token is not a letter
+  // of a finished sample), continuous ones read shape-many ';'-separated
+  // numbers (as the default decoder writes at most 16 values).
+  EncodeFn encoder;
 
   bool discrete() const { return kind == Kind::discrete; }
   // Decodes a batch [B, ...] on any device to B strings.
   std::vector<std::string> decode(const at::Tensor& batch) const;
+  // Encodes one decoded text (see EncodeFn).
+  Encoded encode(const std::string& decoded) const;
   // The distance matrix between two batches, [n, m] float64 CPU.
   at::Tensor pairwise_distances(const at::Tensor& a, const at::Tensor& b) const;
 };

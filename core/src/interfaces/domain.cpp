@@ -4,6 +4,10 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
 #include "svdd/error.hpp"
 
 namespace svdd {
@@ -33,6 +37,55 @@ std::vector<std::string> Domain::decode(const at::Tensor& batch) const {
     }
   }
   return out;
+}
+
+Encoded Domain::encode(const std::string& decoded) const {
+  if (encoder) return encoder(decoded);
+  int64_t size = 1;
+  for (const int64_t d : shape) size *= d;
+  if (discrete()) {
+    std::vector<int64_t> ids;
+    for (size_t at = 0; at < decoded.size();) {
+      int64_t best = -1;
+      size_t best_size = 0;
+      for (size_t id = 0; id < alphabet.size(); ++id) {
+        const std::string& letter = alphabet[id];
+        if (static_cast<int64_t>(id) == mask_id || letter.empty()) continue;
+        if (letter.size() > best_size && decoded.compare(at, letter.size(), letter) == 0) {
+          best = static_cast<int64_t>(id);
+          best_size = letter.size();
+        }
+      }
+      if (best < 0) {
+        return {{},
+                fmt::format("position {}: '{}' is not a token of {}", at + 1, decoded.substr(at, 1),
+                            name)};
+      }
+      ids.push_back(best);
+      at += best_size;
+    }
+    if (static_cast<int64_t>(ids.size()) != size) {
+      return {{}, fmt::format("{} tokens, {} takes {}", ids.size(), name, size)};
+    }
+    return {at::tensor(ids, at::kLong).reshape(shape), ""};
+  }
+  std::vector<float> values;
+  size_t start = 0;
+  while (start <= decoded.size() && !decoded.empty()) {
+    const size_t end = std::min(decoded.find(';', start), decoded.size());
+    const std::string field = decoded.substr(start, end - start);
+    char* parsed_end = nullptr;
+    const double value = std::strtod(field.c_str(), &parsed_end);
+    if (field.empty() || parsed_end != field.c_str() + field.size() || !std::isfinite(value)) {
+      return {{}, fmt::format("value {} '{}' is not a finite number", values.size() + 1, field)};
+    }
+    values.push_back(static_cast<float>(value));
+    start = end + 1;
+  }
+  if (static_cast<int64_t>(values.size()) != size) {
+    return {{}, fmt::format("{} values, {} takes {} (';'-separated)", values.size(), name, size)};
+  }
+  return {at::tensor(values, at::kFloat).reshape(shape), ""};
 }
 
 at::Tensor Domain::pairwise_distances(const at::Tensor& a, const at::Tensor& b) const {
