@@ -20,7 +20,7 @@ std::vector<std::string> covered() {
   std::vector<std::string> names;
   for (const auto& t : kModels) names.push_back(type_of(t));
   for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
-                           "torchscript_reward", "value_network"}) {
+                           "torchscript_reward", "program", "value_network"}) {
     names.push_back(name);
   }
   return names;
@@ -47,6 +47,10 @@ TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
     check_reward(workshop, {table, tokens, strings, {}, {points}});
   }
   check_reward(workshop, {"type = \"toy.position_reward\"", points, positions, {}, {tokens}});
+  // A program scores any domain's decoded samples (here: the number of A's).
+  check_reward(workshop, {"type = \"program\"\ncommand = ['" + std::string(SVDD_SOURCE_DIR) +
+                              "/tests/fixtures/program/worker.sh', 'ok']\nworkers = 2",
+                          tokens, strings});
   // A TorchScript module takes any domain.
   check_reward(workshop,
                {"type = \"torchscript_reward\"\nfile = '" + kFixtures + "reward_brightness.pt'",

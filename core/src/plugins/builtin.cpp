@@ -21,6 +21,7 @@ void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
 void register_composite_reward(Registry&);
 void register_torchscript_reward(Registry&);
+void register_program_reward(Registry&);
 
 void register_core_components(Registry& registry) {
   register_pretrained(registry);
@@ -41,6 +42,7 @@ void register_core_components(Registry& registry) {
   register_toy_gmm(registry);
   register_composite_reward(registry);
   register_torchscript_reward(registry);
+  register_program_reward(registry);
 }
 
 }  // namespace svdd
