@@ -4,6 +4,8 @@
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
+#include "toy_fixture.hpp"
+#include "torchscript_modules.hpp"
 
 using namespace svdd::contract;
 
@@ -20,7 +22,8 @@ std::vector<std::string> covered() {
   std::vector<std::string> names;
   for (const auto& t : kModels) names.push_back(type_of(t));
   for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
-                           "torchscript_reward", "program", "value_network"}) {
+                           "torchscript_reward", "program", "value_network",
+                           "torchscript_mdlm"}) {
     names.push_back(name);
   }
   return names;
@@ -31,6 +34,17 @@ std::vector<std::string> covered() {
 TEST_CASE("core's toy models keep the model contract", "[contract][unit]") {
   const Workshop workshop;
   for (const auto& table : kModels) check_model(workshop, table);
+}
+
+TEST_CASE("a TorchScript masked denoiser keeps the model contract", "[contract][unit]") {
+  const Workshop workshop;
+  svdd::test::TempDir dir;
+  // Uniform logits over 4 tokens without the mask's column.
+  const auto file = svdd::test::write_module(dir.path() / "uniform.pt",
+                                             "tokens: Tensor, time: Tensor",
+                                             "    return torch.zeros([tokens.size(0), 6, 4])");
+  check_model(workshop, "type = \"torchscript_mdlm\"\nfile = '" + file.string() +
+                            "'\nalphabet = \"ACGT\"\nlength = 6\nsteps = 8");
 }
 
 TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
