@@ -125,3 +125,17 @@ TEST_CASE("torchscript_mdlm refuses a module that does not fit, in one message",
       build_error(mdlm_table(module("ok", zeros("[tokens.size(0), 4, 5]")), "mask_index = 9\n")),
       Contains("mask_index 9 is not one of the 4 tokens"));
 }
+
+// DPS guides masked models through the reward's gradient on x_0's
+// probabilities, which a TorchScript denoiser gives like any other.
+TEST_CASE("DPS runs on a torchscript_mdlm model", "[unit][torchscript_mdlm]") {
+  TempDir dir;
+  ToyFixture toy(toy_file());
+  const auto file = svdd::test::write_exact_mdlm(dir.path() / "exact.pt", *toy.model().exact(),
+                                                 kVocab, toy.model().domain().mask_id);
+  ToyFixture mine("[experiment]\nname = \"t\"\n" + mdlm_table(file) + kReward +
+                  "[methods.dps]\ntype = \"dps\"\n");
+  const auto decoded = mine.decode("dps", 64, 3);
+  CHECK(decoded.samples.size(0) == 64);
+  CHECK(decoded.rewards.isfinite().all().item<bool>());
+}
