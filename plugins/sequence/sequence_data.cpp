@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <set>
 
 #include "svdd/config/experiment.hpp"
@@ -118,11 +116,7 @@ SequenceData load_sequence_data(const SequenceDataParams& params,
     if (!in_part(place_of(element, params.split_seed), params.test_fraction, params.train_a_share,
                  part))
       continue;
-    // Letters in either case; RNA tables often spell uracil as T (DNA
-    // reads of the library).
-    std::string s = sequences[i];
-    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (data.alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
+    std::string s = normalised_letters(sequences[i], data.alphabet);
     const size_t line = table.line(static_cast<int64_t>(i));
     if (static_cast<int64_t>(s.size()) != data.length) {
       throw InputError(fmt::format(

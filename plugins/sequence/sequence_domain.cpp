@@ -31,12 +31,9 @@ Domain sequence_domain(Alphabet alphabet, int64_t length) {
   d.mask_id = 4;
   for (char c : letters(alphabet)) d.alphabet.emplace_back(1, c);
   d.alphabet.emplace_back("_");
-  // Designs made elsewhere: either case, and T for U in RNA (DNA reads of
-  // an RNA library).
+  // Designs made elsewhere, read as data tables are.
   d.encoder = [alphabet, length](const std::string& text) -> Encoded {
-    std::string s = text;
-    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
+    const std::string s = normalised_letters(text, alphabet);
     if (static_cast<int64_t>(s.size()) != length) {
       return {{}, fmt::format("{} letters, the model makes {}", s.size(), length)};
     }
@@ -48,6 +45,12 @@ Domain sequence_domain(Alphabet alphabet, int64_t length) {
     return {encode({s}, alphabet, length)[0], ""};
   };
   return d;
+}
+
+std::string normalised_letters(std::string s, Alphabet alphabet) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (alphabet == Alphabet::rna) std::replace(s.begin(), s.end(), 'T', 'U');
+  return s;
 }
 
 size_t first_foreign_letter(const std::string& s, Alphabet alphabet) {

@@ -27,6 +27,11 @@ Domain sequence_domain(Alphabet alphabet, int64_t length);
 // InputError naming the sequence's index, its text and the position.
 at::Tensor encode(const std::vector<std::string>& sequences, Alphabet alphabet, int64_t length);
 
+// `s` in upper case, with T read as U for RNA: how sequences from outside
+// (data tables, designs of other tools) are read. RNA tables often spell
+// uracil as T (DNA reads of the library).
+std::string normalised_letters(std::string s, Alphabet alphabet);
+
 // The first position of `s` whose letter, in either case, is not one of
 // `alphabet`'s; std::string::npos when every letter is.
 size_t first_foreign_letter(const std::string& s, Alphabet alphabet);

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <set>
 
+#include "decoding/chunking.hpp"
 #include "svdd/error.hpp"
 #include "svdd/families/masked_diffusion.hpp"
 #include "svdd/registry.hpp"
@@ -78,10 +79,6 @@ struct TorchScriptMdlmParams {
     return out;
   }
 };
-
-std::string shape_text(at::IntArrayRef sizes) {
-  return fmt::format("[{}]", fmt::join(sizes, ", "));
-}
 
 Domain declared_domain(const TorchScriptMdlmParams& p) {
   Domain domain;

@@ -116,6 +116,36 @@ std::vector<BatchRecord> read_batch_records(const std::filesystem::path& batches
   return records;
 }
 
+void add_batch_statistics(BatchRecord& record, const Domain& domain, const ExactDistribution* exact,
+                          const at::Tensor& x) {
+  const int64_t m = x.size(0);
+  if (exact) {
+    at::Tensor index = exact->bin_of(x);
+    for (int64_t i = 0; i < m; ++i) ++record.bins[index[i].item<int64_t>()];
+  }
+  if (m > 1) record.diversity_sum += domain.pairwise_distances(x, x).triu(1).sum().item<double>();
+  record.diversity_pairs += m * (m - 1) / 2;
+}
+
+std::vector<std::string> batch_line(const BatchRecord& r) {
+  return {r.run,
+          std::to_string(r.batch),
+          std::to_string(r.samples),
+          std::to_string(r.cost.denoiser_rows),
+          std::to_string(r.cost.reward_calls),
+          std::to_string(r.cost.value_calls),
+          fmt::format("{:.6f}", r.cost.wall_seconds),
+          fmt::format("{:.9g}", r.diversity_sum),
+          std::to_string(r.diversity_pairs),
+          bins_text(r.bins)};
+}
+
+std::vector<std::string> sample_header(const std::vector<std::string>& eval_names) {
+  std::vector<std::string> header{"method", "run", "batch", "index", "sample", "reward"};
+  for (const auto& name : eval_names) header.push_back("eval_" + name);
+  return header;
+}
+
 std::map<std::string, RunTotals> read_totals(const std::filesystem::path& batches_file) {
   std::map<std::string, RunTotals> totals;
   for (const auto& record : read_batch_records(batches_file)) {

@@ -74,6 +74,17 @@ struct RunTotals {
   std::map<int64_t, int64_t> bins;  // bin -> count (-1: outside)
 };
 
+// The diversity sums and (toys) bins of the samples x [m, ...] of a batch,
+// added to `record`: one reading for a run's batch and a scored one.
+void add_batch_statistics(BatchRecord& record, const Domain& domain, const ExactDistribution* exact,
+                          const at::Tensor& x);
+
+// The line of `record` in batches.csv, as read_batch_records reads it.
+std::vector<std::string> batch_line(const BatchRecord& record);
+
+// The columns of samples.csv with evaluation rewards `eval_names`.
+std::vector<std::string> sample_header(const std::vector<std::string>& eval_names);
+
 // Totals per run label (empty when there is no batches.csv yet).
 std::map<std::string, RunTotals> read_totals(const std::filesystem::path& batches_file);
 

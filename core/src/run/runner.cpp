@@ -108,19 +108,14 @@ void run_batch(PreparedRun& run, int64_t b, int64_t batches, Writers& out, Progr
   for (const auto& row : diagnostics) out.diagnostics.row(row);
   out.diagnostics.flush();
 
-  std::map<int64_t, int64_t> bins;
-  if (const ExactDistribution* exact = run.model->exact()) {
-    at::Tensor index = exact->bin_of(x);
-    for (int64_t i = 0; i < n; ++i) ++bins[index[i].item<int64_t>()];
-  }
-  const double diversity_sum =
-      n > 1 ? domain.pairwise_distances(x, x).triu(1).sum().item<double>() : 0.0;
+  BatchRecord record;
+  record.run = plan.label;
+  record.batch = b;
+  record.samples = n;
+  record.cost = spent;
+  add_batch_statistics(record, domain, run.model->exact(), x);
   // The batch's line comes last: only a recorded batch counts as finished.
-  out.batches.row({plan.label, std::to_string(b), std::to_string(n),
-                   std::to_string(spent.denoiser_rows), std::to_string(spent.reward_calls),
-                   std::to_string(spent.value_calls), fmt::format("{:.6f}", spent.wall_seconds),
-                   fmt::format("{:.9g}", diversity_sum), std::to_string(n * (n - 1) / 2),
-                   bins_text(bins)});
+  out.batches.row(batch_line(record));
   out.batches.flush();
   logger("run")->info("{}: batch {}/{} done ({} samples, median reward {:.4g}, {:.2f} s)",
                       plan.label, b + 1, batches, n,
@@ -189,21 +184,18 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   auto runs = prepare(experiment, registry);
 
   std::vector<std::string> eval_names;
-  std::vector<std::string> sample_header{"method", "run", "batch", "index", "sample", "reward"};
-  for (const auto& [name, oracle] : runs.front()->evals) {
-    eval_names.push_back(name);
-    sample_header.push_back("eval_" + name);
-  }
+  for (const auto& [name, oracle] : runs.front()->evals) eval_names.push_back(name);
+  const std::vector<std::string> samples_columns = sample_header(eval_names);
   // What has already finished whole (resume).
   std::set<std::pair<std::string, int64_t>> finished;
   if (options.resume) {
-    finished = reconcile_results(files, experiment, sample_header);
+    finished = reconcile_results(files, experiment, samples_columns);
   } else {
     clear_unfinished_results(files);
     write_config(dir, experiment);
     record_started_config(dir, experiment);
   }
-  Writers out{AppendCsv(files.samples(), sample_header), AppendCsv(files.batches(), kBatchHeader),
+  Writers out{AppendCsv(files.samples(), samples_columns), AppendCsv(files.batches(), kBatchHeader),
               AppendCsv(files.diagnostics(), {"run", "batch", "step", "name", "value"})};
   Progress progress(options.progress);
 

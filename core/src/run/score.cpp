@@ -192,21 +192,18 @@ void score_batch(const PreparedRun& run, const DesignGroup& group, int64_t b, Ap
     samples.row(fields);
   }
   samples.flush();
-  std::map<int64_t, int64_t> bins;
-  if (const ExactDistribution* exact = run.model->exact()) {
-    if (valid > 0) {
-      at::Tensor index = exact->bin_of(x).to(at::kCPU);
-      for (int64_t k = 0; k < valid; ++k) ++bins[index[k].item<int64_t>()];
-    }
-    if (n > valid) bins[-1] += n - valid;  // invalid designs lie outside the support
+  // Nothing was decoded: the costs stay 0.
+  BatchRecord record;
+  record.run = plan.label;
+  record.batch = b;
+  record.samples = n;
+  if (valid > 0) add_batch_statistics(record, domain, run.model->exact(), x);
+  if (run.model->exact() && n > valid) {
+    record.bins[-1] += n - valid;  // invalid designs lie outside the support
   }
-  const double diversity_sum =
-      valid > 1 ? domain.pairwise_distances(x, x).triu(1).sum().item<double>() : 0.0;
-  const double seconds =
+  record.cost.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  batches.row({plan.label, std::to_string(b), std::to_string(n), "0", "0", "0",
-               fmt::format("{:.6f}", seconds), fmt::format("{:.9g}", diversity_sum),
-               std::to_string(valid * (valid - 1) / 2), bins_text(bins)});
+  batches.row(batch_line(record));
   batches.flush();
 }
 
@@ -269,20 +266,19 @@ void score_designs(const Experiment& experiment, const Registry& registry,
   record_started_config(files.dir, experiment);
 
   std::vector<std::string> eval_names;
-  std::vector<std::string> sample_header{"method", "run", "batch", "index", "sample", "reward"};
-  for (const auto& [name, oracle] : base.evals) {
-    eval_names.push_back(name);
-    sample_header.push_back("eval_" + name);
-  }
-  AppendCsv samples(files.samples(), sample_header), batches(files.batches(), kBatchHeader);
+  for (const auto& [name, oracle] : base.evals) eval_names.push_back(name);
+  AppendCsv samples(files.samples(), sample_header(eval_names)),
+      batches(files.batches(), kBatchHeader);
   {
     InvalidDesigns invalid;
     for (size_t g = 0; g < groups.size(); ++g) {
       const int64_t size = static_cast<int64_t>(groups[g].designs.size());
       const int64_t batch_size = plans[g].settings.batch_size;
       for (int64_t b = 0; b * batch_size < size; ++b) {
-        stop_if_requested(fmt::format("stopped by {}; the rows scored so far are in {}",
-                                      signal_name(stop_requested()), files.dir.string()));
+        if (const int signal = stop_requested()) {
+          throw Stopped(signal, fmt::format("stopped by {}; the rows scored so far are in {}",
+                                            signal_name(signal), files.dir.string()));
+        }
         score_batch(*rows[g], groups[g], b, samples, batches, invalid);
       }
       logger("run")->info("{}: {} designs scored", groups[g].label, size);

@@ -290,13 +290,15 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
             o.warmup_steps > 0 ? std::min(1.0, double(step + 1) / o.warmup_steps) : 1.0;
         learning_rate = cosine_learning_rate(o.learning_rate * warm, step, total_steps);
       }
-      // A non-finite loss (a NaN label, a learning rate that diverged) would
-      // make every weight NaN at this step and the checkpoint with them.
-      if (const double value = loss.item<double>(); !std::isfinite(value)) {
+      // Read once: each read waits for the device. A non-finite loss (a NaN
+      // label, a learning rate that diverged) would make every weight NaN
+      // at this step and the checkpoint with them.
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
         throw RuntimeFailure(fmt::format(
             "training stopped: the loss is {} at epoch {}, step {} (learning rate {:.3g}); no "
             "checkpoint written (a lower learning_rate or a clip_norm may help)",
-            value, epoch + 1, step + 1, learning_rate));
+            loss_value, epoch + 1, step + 1, learning_rate));
       }
       optimizer_step(s.optimizer, loss, learning_rate, o.clip_norm);
       if (o.ema_decay > 0) {
@@ -308,11 +310,10 @@ EpochLoopResult EpochLoop::run(const EpochLoopHooks& hooks) {
           s.ema[i].mul_(d).add_(s.weights[i].detach(), 1 - d);
         }
       }
-      epoch_loss += loss.item<double>() * double(rows.size(0));
+      epoch_loss += loss_value * double(rows.size(0));
       if (o.log_every > 0 && (step + 1) % o.log_every == 0) {
         logger("train")->info("  epoch {} step {}/{}: loss {:.4f}{} ({:.0f} s)", epoch + 1,
-                              step + 1, total_steps, loss.item<double>(), o.loss_unit,
-                              seconds_since(start));
+                              step + 1, total_steps, loss_value, o.loss_unit, seconds_since(start));
       }
     }
     const EpochEnd end = hooks.end_epoch(epoch, epoch_loss / double(n));

@@ -22,8 +22,10 @@ Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const RolloutPlan
   const auto start = std::chrono::steady_clock::now();
   for (int64_t first = 0, batch = 0; first < p.rollouts; first += p.batch_size, ++batch) {
     // The rollouts are saved only once all are drawn.
-    stop_if_requested(fmt::format("stopped by {} while drawing rollouts: nothing is kept yet",
-                                  signal_name(stop_requested())));
+    if (const int signal = stop_requested()) {
+      throw Stopped(signal, fmt::format("stopped by {} while drawing rollouts: nothing is kept yet",
+                                        signal_name(signal)));
+    }
     const int64_t n = std::min(p.batch_size, p.rollouts - first);
     at::Generator generator = stream_generator(seed, "rollouts", batch);
     // Which steps of each rollout are kept: `keep` of the T, uniformly.
