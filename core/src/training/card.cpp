@@ -95,13 +95,7 @@ void read_card_section(const std::filesystem::path& card, const std::string& nam
     throw InputError(
         fmt::format("card not found: {} (a checkpoint travels with its card)", card.string()));
   }
-  toml::table root;
-  try {
-    root = toml::parse_file(card.string());
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", card.string(),
-                                 e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  const toml::table root = read_toml_file(card, "card");
   const auto sources = SourceMap::of(root, card.string());
   const toml::node* node = root.get(name);
   if (!node || !node->is_table()) {

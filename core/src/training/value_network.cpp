@@ -343,13 +343,7 @@ std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& ch
         "value network {}: its card {} is missing (`svdd train` writes both; keep them together)",
         checkpoint.string(), card_file.string()));
   }
-  toml::table root;
-  try {
-    root = toml::parse_file(card_file.string());
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", card_file.string(),
-                                 e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  const toml::table root = read_toml_file(card_file, "card");
   const ConfigOrigin top{SourceMap::of(root, card_file.string()), "", card_file.parent_path()};
   const auto card = read_card_table<DomainCard>(root, "domain", top);
   const auto params = read_card_table<ValueNetworkParams>(root, "network", top);
