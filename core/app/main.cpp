@@ -218,6 +218,10 @@ int list_command() {
       }
     }
   }
+  fmt::print("\ndomains (for the domain key of torchscript_mdlm and torchscript_ddpm):\n");
+  for (const auto& d : loaded.registry.domains()) {
+    fmt::print("  {}  ({})\n    {}\n", d.name, d.origin, d.summary);
+  }
   return 0;
 }
 

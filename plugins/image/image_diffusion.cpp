@@ -6,9 +6,9 @@
 #include <chrono>
 
 #include "digit_data.hpp"
-#include "gaussian_schedule.hpp"
 #include "image_domain.hpp"
 #include "svdd/error.hpp"
+#include "svdd/families/gaussian_diffusion.hpp"
 #include "svdd/trainer.hpp"
 #include "svdd/training/card.hpp"
 #include "svdd/training/gaussian_diffusion_training.hpp"
@@ -22,7 +22,7 @@ namespace {
 // [schedule] on the card: how the network was trained.
 struct ScheduleCard {
   GaussianDiffusionOptions options;
-  void visit(ParamVisitor& v) { visit_training_schedule(v, options); }
+  void visit(ParamVisitor& v) { visit_gaussian_training(v, options); }
 };
 
 // ---- the model -------------------------------------------------------------
@@ -35,7 +35,7 @@ struct DdpmParams {
             "a UNet written by `svdd train` with an image.train_ddpm file (its card beside it "
             "holds the network, the image shape and the noise schedule)");
     v.require(!checkpoint.path.empty(), "checkpoint", "is required");
-    visit_sampling(v, sampling);
+    visit_gaussian_sampling(v, sampling);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "svdd/error.hpp"
 
@@ -85,6 +86,26 @@ at::Tensor from_png_images(const std::vector<PngImage>& images) {
     std::copy(image.pixels.begin(), image.pixels.end(), data + i * size);
   }
   return out.permute({0, 3, 1, 2}).to(at::kFloat).div(127.5).sub(1).contiguous();
+}
+
+namespace {
+
+// The image domain for a user's own Gaussian model (torchscript_ddpm with
+// domain = "image"): samples [C, H, W] in [-1, 1] decode to PNG, so the
+// image rewards apply and runs draw their samples.
+Domain named_image_domain(const DomainRequest& request) {
+  if (request.shape.size() != 3) {
+    throw InputError(
+        fmt::format("images have the shape [C, H, W], not [{}]", fmt::join(request.shape, ", ")));
+  }
+  return image_domain(request.shape[0], request.shape[1], request.shape[2]);
+}
+
+}  // namespace
+
+void register_image_domain(Registry& registry) {
+  registry.add_domain("image", "images [C, H, W] in [-1, 1], C = 1 (grey) or 3 (RGB), as PNG",
+                      named_image_domain);
 }
 
 }  // namespace svdd::image

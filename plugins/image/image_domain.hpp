@@ -11,6 +11,7 @@
 
 #include "svdd/domain.hpp"
 #include "svdd/io/png_image.hpp"
+#include "svdd/registry.hpp"
 
 namespace svdd::image {
 
@@ -23,5 +24,9 @@ Domain image_domain(int64_t channels, int64_t height, int64_t width);
 std::vector<PngImage> to_png_images(const at::Tensor& x);
 // The inverse: images of one shape -> [B, C, H, W] float32 CPU in [-1, 1].
 at::Tensor from_png_images(const std::vector<PngImage>& images);
+
+// The domain "image" for a user's Gaussian model (torchscript_ddpm with
+// domain = "image" and shape = [C, H, W]).
+void register_image_domain(Registry& registry);
 
 }  // namespace svdd::image

@@ -7,11 +7,13 @@
 
 #include "digit_classifier.hpp"
 #include "image_diffusion.hpp"
+#include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
 #include "torchscript_denoiser.hpp"
 
 namespace {
 void register_image(svdd::Registry& registry) {
+  svdd::image::register_image_domain(registry);
   svdd::image::register_image_diffusion(registry);
   svdd::image::register_jpeg_compressibility(registry);
   svdd::image::register_digit_classifier(registry);

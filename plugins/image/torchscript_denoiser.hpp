@@ -1,11 +1,9 @@
-// The image plugin's model "image.torchscript_denoiser": Gaussian pixel
-// diffusion (DDPM schedule, sampled with DDIM; svdd/gaussian_diffusion.hpp)
-// whose network is a TorchScript module exported from Python with
-// torch.jit.script or torch.jit.trace and written by torch.jit.save. Its
-// forward(x_t: Tensor[B, C, H, W] float32, t: Tensor[B] float32) gives the
-// predicted noise (or x_0 when prediction = "x0") [B, C, H, W] at the
-// training timestep t in [1, N]. The noise schedule it was trained with is
-// written in the [model] table, with the keys of gaussian_schedule.hpp.
+// The image plugin's model "image.torchscript_denoiser": core's
+// torchscript_ddpm (svdd/families/torchscript_ddpm.hpp) over the image
+// domain, kept under its first name and keys: the image's `channels`,
+// `height` and `width` in place of `shape`, and t given as the training step
+// in [1, N]. It is the same model as
+//   type = "torchscript_ddpm", domain = "image", shape = [C, H, W], clip_x0 = 1
 #pragma once
 
 #include "svdd/registry.hpp"

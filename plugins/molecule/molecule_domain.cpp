@@ -75,4 +75,31 @@ Domain selfies_domain(const SelfiesDomainCard& card) {
   return domain;
 }
 
+namespace {
+
+// The SELFIES domain for a user's own token model (torchscript_mdlm with
+// domain = "molecule.selfies" and the module's tokens): samples decode to
+// canonical SMILES, so every molecule reward and metric applies.
+Domain named_selfies_domain(const DomainRequest& request) {
+  if (request.shape.size() != 1) {
+    throw InputError("SELFIES rows have the shape [length]; give the model's length");
+  }
+  if (request.tokens.empty() || request.tokens[0] != kPaddingToken) {
+    throw InputError(fmt::format(
+        "give the module's SELFIES tokens by id in tokens = [...], \"{}\" (padding) first and "
+        "the mask left out (it comes after them)",
+        kPaddingToken));
+  }
+  return selfies_domain({request.tokens, request.shape[0]});
+}
+
+}  // namespace
+
+void register_selfies_domain(Registry& registry) {
+  registry.add_domain(kSelfiesDomainName,
+                      "SELFIES tokens (the module's own list, [nop] first, the mask after "
+                      "them), decoded to canonical SMILES",
+                      named_selfies_domain);
+}
+
 }  // namespace svdd::molecule

@@ -11,6 +11,7 @@
 
 #include "svdd/domain.hpp"
 #include "svdd/params.hpp"
+#include "svdd/registry.hpp"
 
 namespace svdd::molecule {
 
@@ -33,5 +34,9 @@ void require_molecule_tokens(const Domain& domain, const std::string& component)
 
 // The SMILES of token rows [B, L] int64 (any device) of `card`'s domain.
 std::vector<std::string> decode_selfies_rows(const at::Tensor& rows, const SelfiesDomainCard& card);
+
+// The domain "molecule.selfies" for a user's token model (torchscript_mdlm
+// with domain = "molecule.selfies" and the module's tokens).
+void register_selfies_domain(Registry& registry);
 
 }  // namespace svdd::molecule

@@ -5,6 +5,7 @@
 #include "svdd/plugin.hpp"
 
 #include "molecule_diffusion.hpp"
+#include "molecule_domain.hpp"
 #include "molecule_metrics.hpp"
 #include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
@@ -12,6 +13,7 @@
 
 namespace {
 void register_molecule(svdd::Registry& registry) {
+  svdd::molecule::register_selfies_domain(registry);
   svdd::molecule::quiet_rdkit_logs();
   svdd::molecule::register_molecule_diffusion(registry);
   svdd::molecule::register_molecule_rewards(registry);

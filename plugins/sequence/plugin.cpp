@@ -5,10 +5,12 @@
 
 #include "activity_oracle.hpp"
 #include "sequence_diffusion.hpp"
+#include "sequence_domain.hpp"
 #include "sequence_rewards.hpp"
 
 namespace {
 void register_sequence(svdd::Registry& registry) {
+  svdd::sequence::register_sequence_domains(registry);
   svdd::sequence::register_sequence_rewards(registry);
   svdd::sequence::register_sequence_diffusion(registry);
   svdd::sequence::register_mdlm_training(registry);

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -85,6 +86,38 @@ at::Tensor encode(const std::vector<std::string>& sequences, Alphabet alphabet, 
     }
   }
   return out;
+}
+
+namespace {
+
+// The DNA and RNA domains for a user's own token model (torchscript_mdlm
+// with domain = "sequence.dna"): its tokens must be the letters in this
+// order, the mask after them, so that the plugin's rewards and oracles read
+// its samples as they read the plugin's own.
+Domain nucleotide_domain(Alphabet alphabet, const DomainRequest& request) {
+  const std::string& wanted = letters(alphabet);
+  if (request.shape.size() != 1) {
+    throw InputError("sequences have the shape [length]; give the model's length");
+  }
+  if (!request.tokens.empty()) {
+    std::string given;
+    for (const auto& token : request.tokens) given += token;
+    if (request.tokens.size() != wanted.size() || given != wanted) {
+      throw InputError(fmt::format(
+          "the module's tokens must be {} in this order (the mask after them), got [{}]", wanted,
+          fmt::join(request.tokens, ", ")));
+    }
+  }
+  return sequence_domain(alphabet, request.shape[0]);
+}
+
+}  // namespace
+
+void register_sequence_domains(Registry& registry) {
+  registry.add_domain("sequence.dna", "DNA: tokens A, C, G, T (ids 0-3), the mask id 4",
+                      [](const DomainRequest& r) { return nucleotide_domain(Alphabet::dna, r); });
+  registry.add_domain("sequence.rna", "RNA: tokens A, C, G, U (ids 0-3), the mask id 4",
+                      [](const DomainRequest& r) { return nucleotide_domain(Alphabet::rna, r); });
 }
 
 bool is_nucleotide_domain(const Domain& domain) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "svdd/domain.hpp"
+#include "svdd/registry.hpp"
 
 namespace svdd::sequence {
 
@@ -39,5 +40,9 @@ size_t first_foreign_letter(const std::string& s, Alphabet alphabet);
 // True when a domain's tokens 0-3 are the letters of a DNA or RNA alphabet
 // (so sequence rewards can score it).
 bool is_nucleotide_domain(const Domain& domain);
+
+// The domains "sequence.dna" and "sequence.rna", for a user's token model
+// (torchscript_mdlm with domain = "sequence.dna").
+void register_sequence_domains(Registry& registry);
 
 }  // namespace svdd::sequence

@@ -4,8 +4,8 @@
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
-#include "toy_fixture.hpp"
 #include "torchscript_modules.hpp"
+#include "toy_fixture.hpp"
 
 using namespace svdd::contract;
 
@@ -21,9 +21,9 @@ const std::vector<std::string> kModels = {
 std::vector<std::string> covered() {
   std::vector<std::string> names;
   for (const auto& t : kModels) names.push_back(type_of(t));
-  for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
-                           "torchscript_reward", "program", "value_network",
-                           "torchscript_mdlm"}) {
+  for (const char* name :
+       {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
+        "torchscript_reward", "program", "value_network", "torchscript_mdlm", "torchscript_ddpm"}) {
     names.push_back(name);
   }
   return names;
@@ -40,11 +40,21 @@ TEST_CASE("a TorchScript masked denoiser keeps the model contract", "[contract][
   const Workshop workshop;
   svdd::test::TempDir dir;
   // Uniform logits over 4 tokens without the mask's column.
-  const auto file = svdd::test::write_module(dir.path() / "uniform.pt",
-                                             "tokens: Tensor, time: Tensor",
-                                             "    return torch.zeros([tokens.size(0), 6, 4])");
+  const auto file =
+      svdd::test::write_module(dir.path() / "uniform.pt", "tokens: Tensor, time: Tensor",
+                               "    return torch.zeros([tokens.size(0), 6, 4])");
   check_model(workshop, "type = \"torchscript_mdlm\"\nfile = '" + file.string() +
                             "'\nalphabet = \"ACGT\"\nlength = 6\nsteps = 8");
+}
+
+TEST_CASE("a TorchScript Gaussian denoiser keeps the model contract", "[contract][unit]") {
+  const Workshop workshop;
+  svdd::test::TempDir dir;
+  // A noise prediction that shrinks x: any module of the right shape will do.
+  const auto file = svdd::test::write_module(dir.path() / "shrink.pt", "x: Tensor, t: Tensor",
+                                             "    return 0.5 * x");
+  check_model(workshop, "type = \"torchscript_ddpm\"\nfile = '" + file.string() +
+                            "'\nshape = [2, 3]\nsteps = 8\ntrain_steps = 100");
 }
 
 TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {

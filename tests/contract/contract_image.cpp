@@ -1,9 +1,12 @@
 // The image plugin's models, rewards, metric and trainers under the shared
 // contract, with the committed MNIST model and classifiers.
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "digit_classifier.hpp"
 #include "image_diffusion.hpp"
+#include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
 #include "svdd/error.hpp"
 #include "torchscript_denoiser.hpp"
@@ -13,6 +16,7 @@ using namespace svdd::contract;
 namespace {
 
 void register_image(svdd::Registry& registry) {
+  svdd::image::register_image_domain(registry);
   svdd::image::register_image_diffusion(registry);
   svdd::image::register_jpeg_compressibility(registry);
   svdd::image::register_digit_classifier(registry);
@@ -83,4 +87,32 @@ TEST_CASE("every image component is under contract", "[contract][image]") {
                                     "image.train_ddpm", "image.train_classifier"};
   for (const auto& table : kRewards) names.push_back(type_of(table));
   check_coverage(register_image, names);
+}
+
+// core's torchscript_ddpm named into the image domain is the plugin's
+// image.torchscript_denoiser: the same module gives the same samples.
+TEST_CASE("a TorchScript model in the domain image keeps the contracts", "[contract][image]") {
+  const Workshop workshop(register_image);
+  const std::string table = "type = \"torchscript_ddpm\"\nfile = '" +
+                            std::string(SVDD_IMAGE_FIXTURES) +
+                            "/denoiser_affine.pt'\ndomain = \"image\"\nshape = [3, 4, 5]\nsteps = "
+                            "4\nclip_x0 = 1.0";
+  check_model(workshop, table);
+  auto mine = workshop.model(table);
+  auto plugin = workshop.model(kTorchScript);
+  CHECK(mine->domain().name == plugin->domain().name);
+  CHECK(bool(mine->domain().picture));
+  at::Generator a = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::Generator b = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::Tensor x = mine->prior(2, a), y = plugin->prior(2, b);
+  for (int step = mine->num_steps(); step >= 1; --step) {
+    x = mine->transition(x, step)->sample(1, a);
+    y = plugin->transition(y, step)->sample(1, b);
+  }
+  CHECK(at::equal(x, y));
+  check_reward(workshop, {kRewards[0], mine->domain(), pictures(mine->domain(), 2)});
+  CHECK_THROWS_WITH(
+      workshop.model("type = \"torchscript_ddpm\"\nfile = '" + std::string(SVDD_IMAGE_FIXTURES) +
+                     "/denoiser_affine.pt'\ndomain = \"image\"\nshape = [12]"),
+      Catch::Contains("domain 'image': images have the shape [C, H, W], not [12]"));
 }

@@ -3,11 +3,14 @@
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "molecule_diffusion.hpp"
+#include "molecule_domain.hpp"
 #include "molecule_metrics.hpp"
 #include "molecule_rewards.hpp"
 #include "needs_data.hpp"
 #include "rdkit_support.hpp"
 #include "smiles_domain.hpp"
+#include "torchscript_modules.hpp"
+#include "toy_fixture.hpp"
 #include "vina_docking.hpp"
 
 using namespace svdd::contract;
@@ -16,6 +19,7 @@ namespace {
 
 void register_molecule(svdd::Registry& registry) {
   svdd::molecule::quiet_rdkit_logs();
+  svdd::molecule::register_selfies_domain(registry);
   svdd::molecule::register_molecule_diffusion(registry);
   svdd::molecule::register_molecule_rewards(registry);
   svdd::molecule::register_molecule_metrics(registry);
@@ -115,4 +119,30 @@ TEST_CASE("every molecule component is under contract", "[contract][molecule]") 
   // molecules, failures and the cache with fake programs instead.
   names.push_back("molecule.vina");
   check_coverage(register_molecule, names);
+}
+
+// A user's own SELFIES model named into the plugin's domain: its samples
+// decode to canonical SMILES, so the molecule rewards and metrics apply.
+TEST_CASE("a TorchScript model in the domain molecule.selfies keeps the contracts",
+          "[contract][molecule]") {
+  const Workshop workshop(register_molecule);
+  svdd::test::TempDir dir;
+  const auto file =
+      svdd::test::write_module(dir.path() / "uniform.pt", "tokens: Tensor, time: Tensor",
+                               "    return torch.zeros([tokens.size(0), 6, 4])");
+  const std::string table = "type = \"torchscript_mdlm\"\nfile = '" + file.string() +
+                            "'\ndomain = \"molecule.selfies\"\ntokens = [\"[nop]\", \"[C]\", "
+                            "\"[O]\", \"[N]\"]\nlength = 6\nsteps = 4";
+  check_model(workshop, table);
+  const svdd::Domain selfies = workshop.model(table)->domain();
+  CHECK(selfies.name == "molecule.selfies");
+  CHECK(selfies.mask_id == 4);
+  // [C][C][O] and padding: ethanol.
+  CHECK(selfies.decode(at::tensor({1L, 1L, 2L, 0L, 0L, 0L}).reshape({1, 6}))[0] == "CCO");
+  const at::Tensor drawn = at::randint(1, 4, {3, 6}, at::TensorOptions(at::kLong));
+  for (const auto& reward : kRewards) check_molecule_reward(workshop, reward, selfies, drawn);
+  CHECK_THROWS_WITH(workshop.model("type = \"torchscript_mdlm\"\nfile = '" + file.string() +
+                                   "'\ndomain = \"molecule.selfies\"\ntokens = [\"[C]\", "
+                                   "\"[O]\", \"[N]\"]\nlength = 6"),
+                    Catch::Contains("domain 'molecule.selfies': give the module's SELFIES tokens"));
 }

@@ -5,13 +5,18 @@
 #include "contract.hpp"
 #include "needs_data.hpp"
 #include "sequence_diffusion.hpp"
+#include "sequence_domain.hpp"
 #include "sequence_rewards.hpp"
+#include "svdd/error.hpp"
+#include "torchscript_modules.hpp"
+#include "toy_fixture.hpp"
 
 using namespace svdd::contract;
 
 namespace {
 
 void register_sequence(svdd::Registry& registry) {
+  svdd::sequence::register_sequence_domains(registry);
   svdd::sequence::register_sequence_rewards(registry);
   svdd::sequence::register_sequence_diffusion(registry);
   svdd::sequence::register_mdlm_training(registry);
@@ -74,6 +79,42 @@ TEST_CASE("sequence rewards keep the reward contract", "[contract][sequence]") {
                           letters(dna, 2),
                           {},
                           {rna, picture_domain(), toy}});
+}
+
+// A user's own token model named into the DNA domain: the plugin's
+// rewards, oracle and encoder take its samples as they take its own.
+TEST_CASE("a TorchScript model in the domain sequence.dna keeps the contracts",
+          "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  svdd::test::TempDir dir;
+  const auto file =
+      svdd::test::write_module(dir.path() / "uniform.pt", "tokens: Tensor, time: Tensor",
+                               "    return torch.zeros([tokens.size(0), 200, 4])");
+  const std::string table = "type = \"torchscript_mdlm\"\nfile = '" + file.string() +
+                            "'\ndomain = \"sequence.dna\"\nlength = 200\nsteps = 6";
+  check_model(workshop, table);
+  const svdd::Domain dna = workshop.model(table)->domain();
+  CHECK(dna.name == "sequence.dna");
+  CHECK(dna.mask_id == 4);
+  for (const auto& reward : kNucleotideRewards) {
+    check_reward(workshop, {reward, dna, letters(dna, 3), {}, {picture_domain()}});
+  }
+  check_reward(workshop, {"type = \"sequence.oracle\"\ncheckpoint = "
+                          "\"{experiments}/models/dna_oracle_guide.pt\"",
+                          dna,
+                          letters(dna, 3),
+                          {},
+                          {}});
+  CHECK(dna.encode(std::string(200, 'g')).problem.empty());
+  // The module's tokens, when given, must be the domain's letters.
+  CHECK_THROWS_WITH(workshop.model(table + "\nalphabet = \"ACGU\""),
+                    Catch::Contains("domain 'sequence.dna': the module's tokens must be ACGT"));
+  CHECK_THROWS_WITH(workshop.model(table + "\nmask_index = 0"),
+                    Catch::Contains("mask_index: is the named domain's own"));
+  CHECK_THROWS_WITH(
+      workshop.model("type = \"torchscript_mdlm\"\nfile = '" + file.string() +
+                     "'\ndomain = \"sequence.protein\"\nlength = 200"),
+      Catch::Contains("unknown domain 'sequence.protein' (known: sequence.dna, sequence.rna"));
 }
 
 TEST_CASE("the k-mer metric keeps the metric contract", "[contract][sequence][data]") {

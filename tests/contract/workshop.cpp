@@ -52,12 +52,14 @@ Workshop::Workshop(const std::function<void(Registry&)>& register_plugin) {
 Workshop::~Workshop() = default;
 
 std::unique_ptr<DiffusionModel> Workshop::model(const std::string& table) const {
-  return registry_.make<svdd::ComponentKind::model>(plan_of(registry_, table, kAnyReward, "").model, build_);
+  return registry_.make<svdd::ComponentKind::model>(plan_of(registry_, table, kAnyReward, "").model,
+                                                    build_);
 }
 
 std::unique_ptr<RewardOracle> Workshop::reward(const std::string& table,
                                                const Domain& domain) const {
-  return registry_.make<svdd::ComponentKind::reward>(plan_of(registry_, kAnyModel, table, "").reward, build_, domain);
+  return registry_.make<svdd::ComponentKind::reward>(
+      plan_of(registry_, kAnyModel, table, "").reward, build_, domain);
 }
 
 std::unique_ptr<SampleSetMetric> Workshop::metric(const std::string& table,

@@ -173,7 +173,7 @@ TEST_CASE("image.torchscript_denoiser refuses a wrong module or file with one cl
           "[plugins][image][torchscript]") {
   const std::string brightness = reward_table("reward_brightness.pt");
   const std::string expected =
-      "expected forward(x_t: Tensor[B, 3, 4, 5], t: Tensor[B]) -> Tensor[B, 3, 4, 5], the "
+      "expected forward(x: Tensor[B, 3, 4, 5], t: Tensor[B]) -> Tensor[B, 3, 4, 5], the "
       "predicted noise";
 
   SECTION("an output of another shape") {
@@ -184,7 +184,7 @@ TEST_CASE("image.torchscript_denoiser refuses a wrong module or file with one cl
               brightness),
         Contains("denoiser_wrong_shape.pt: " + expected) &&
             Contains("got forward(x_t: Tensor, t: Tensor) -> Tensor, which returns shape "
-                     "[2, 4, 5] for x_t [2, 3, 4, 5]"));
+                     "[2, 4, 5] for x [2, 3, 4, 5]"));
   }
   SECTION("a forward that takes one tensor") {
     CHECK_THROWS_WITH(build("type = \"image.torchscript_denoiser\"\nchannels = 3\nheight = "
@@ -200,8 +200,8 @@ TEST_CASE("image.torchscript_denoiser refuses a wrong module or file with one cl
         build(
             "type = \"image.torchscript_denoiser\"\nfile = '" + fixture("denoiser_affine.pt") + "'",
             brightness),
-        Contains("expected forward(x_t: Tensor[B, 1, 28, 28]") &&
-            Contains("which fails on x_t [2, 1, 28, 28] and t [2]") && Contains("channels"));
+        Contains("expected forward(x: Tensor[B, 1, 28, 28]") &&
+            Contains("which fails on x [2, 1, 28, 28] and t [2]") && Contains("channels"));
   }
   SECTION("a file that is not TorchScript, a missing file, no file") {
     svdd::test::TempDir dir;

@@ -25,6 +25,24 @@
 
 namespace svdd {
 
+// What a model that did not come with its own domain (torchscript_mdlm,
+// torchscript_ddpm) asks of a domain a plugin names ("sequence.dna",
+// "molecule.selfies", "image"), so that the plugin's rewards, metrics,
+// decoding and drawing apply to its samples.
+struct DomainRequest {
+  std::vector<int64_t> shape;       // one sample's shape: [L] for tokens, e.g. [C, H, W]
+  std::vector<std::string> tokens;  // the module's tokens by id (without the mask); may be empty
+};
+// Makes the named domain for a request, or throws InputError saying why it
+// does not fit (a wrong token list, length or shape).
+using DomainMaker = std::function<Domain(const DomainRequest&)>;
+
+struct DomainInfo {
+  std::string name;
+  std::string summary;
+  std::string origin;  // "core" or the plugin file
+};
+
 // Settings of the experiment that every factory may need.
 struct BuildContext {
   std::string device = "cpu";      // torch device for networks and tensors
@@ -33,6 +51,9 @@ struct BuildContext {
   // Builds a nested reward (the terms of a composite); the registry sets it
   // for every reward factory it calls.
   std::function<std::unique_ptr<RewardOracle>(const ComponentSpec&, const Domain&)> make_reward;
+  // Makes a domain a plugin names (see DomainRequest); the registry sets it
+  // for every model factory it calls.
+  std::function<Domain(const std::string& name, const DomainRequest&)> make_domain;
 };
 
 // What a value estimator is built from. `alpha` is the guiding method's
@@ -204,6 +225,9 @@ class SVDD_API Registry {
             made = factory(*table, nested, domain);
           },
           args...);
+    } else if constexpr (K == ComponentKind::model) {
+      build_model(
+          spec, [&](const BuildContext& nested) { made = factory(*table, nested); }, args...);
     } else {
       located(spec, [&] { made = factory(*table, args...); });
     }
@@ -218,8 +242,16 @@ class SVDD_API Registry {
   // ParamSchema); throws like the builders.
   std::string effective_toml(ComponentKind kind, const ComponentSpec& spec) const;
   std::vector<ComponentInfo> components() const;
-  // Moves every component of `other` in, marked with `origin`. Refuses (and
-  // adds nothing) if a name already exists.
+  // Registers a domain models can name (see DomainRequest), e.g.
+  //   registry.add_domain("sequence.dna", "DNA letters", make_dna_domain);
+  // Refuses a name registered twice.
+  void add_domain(std::string name, std::string summary, DomainMaker make);
+  // The named domain for `request`; InputError for an unknown name (listing
+  // the known ones) or a request the domain refuses.
+  Domain make_domain(const std::string& name, const DomainRequest& request) const;
+  std::vector<DomainInfo> domains() const;
+  // Moves every component and domain of `other` in, marked with `origin`.
+  // Refuses (and adds nothing) if a name already exists.
   void merge(Registry&& other, const std::string& origin);
 
  private:
@@ -232,6 +264,8 @@ class SVDD_API Registry {
   void build_reward(const ComponentSpec& spec,
                     const std::function<void(const BuildContext&, const Domain&)>& build,
                     const BuildContext& context, const Domain& domain) const;
+  void build_model(const ComponentSpec& spec, const std::function<void(const BuildContext&)>& build,
+                   const BuildContext& context) const;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -327,7 +327,7 @@ void ParamVisitor::one_of(std::string_view key, std::string_view value,
     text += i == 0 ? "" : (i + 1 == choices.size() ? " or " : ", ");
     text += choices[i];
   }
-  require(ok, key, text);
+  require(ok, key, fmt::format("{}, not \"{}\"", text, value));
 }
 
 void ComponentConfig::read(const VisitFn& visit) const {

@@ -17,23 +17,64 @@ at::Tensor alpha_bar_schedule(const GaussianDiffusionOptions& o) {
   const int n = o.train_steps;
   at::Tensor alpha_bar = at::ones({n + 1}, at::kDouble);
   auto a = alpha_bar.accessor<double, 1>();
-  if (o.schedule == "linear") {
+  if (!o.alphas_cumprod.empty()) {
+    if (static_cast<int>(o.alphas_cumprod.size()) != n) {
+      throw InputError(fmt::format("alphas_cumprod holds {} values for train_steps = {}",
+                                   o.alphas_cumprod.size(), n));
+    }
+    for (int i = 1; i <= n; ++i) a[i] = o.alphas_cumprod[i - 1];
+  } else if (o.schedule == "linear" || o.schedule == "scaled_linear") {
+    // scaled_linear: linear in sqrt(beta), as diffusers and latent diffusion.
+    const bool scaled = o.schedule == "scaled_linear";
+    const double first = scaled ? std::sqrt(o.beta_start) : o.beta_start;
+    const double last = scaled ? std::sqrt(o.beta_end) : o.beta_end;
     for (int i = 1; i <= n; ++i) {
-      const double beta =
-          n == 1 ? o.beta_start : o.beta_start + (o.beta_end - o.beta_start) * (i - 1) / (n - 1);
+      double beta = n == 1 ? first : first + (last - first) * (i - 1) / (n - 1);
+      if (scaled) beta *= beta;
       a[i] = a[i - 1] * (1.0 - beta);
     }
-  } else if (o.schedule == "cosine") {
+  } else if (o.schedule == "cosine" || o.schedule == "squaredcos_cap_v2") {
     auto f = [&](double u) { return std::pow(std::cos((u + 0.008) / 1.008 * M_PI / 2), 2); };
     for (int i = 1; i <= n; ++i) {
       const double beta = std::min(1.0 - f(double(i) / n) / f(double(i - 1) / n), 0.999);
       a[i] = a[i - 1] * (1.0 - beta);
     }
   } else {
-    throw InputError(
-        fmt::format("unknown noise schedule '{}' (known: linear, cosine)", o.schedule));
+    throw InputError(fmt::format(
+        "unknown noise schedule '{}' (known: linear, scaled_linear, cosine, squaredcos_cap_v2)",
+        o.schedule));
   }
   return alpha_bar;
+}
+
+void visit_gaussian_training(ParamVisitor& v, GaussianDiffusionOptions& o) {
+  v.field("train_steps", o.train_steps, "N: DDPM timesteps the network was trained on");
+  v.in_range("train_steps", o.train_steps, 1, 100000);
+  v.field("schedule", o.schedule,
+          "noise schedule: \"linear\" (beta_start..beta_end), \"scaled_linear\" (linear in "
+          "sqrt(beta)), \"cosine\" (diffusers' \"squaredcos_cap_v2\")");
+  v.one_of("schedule", o.schedule, {"linear", "scaled_linear", "cosine", "squaredcos_cap_v2"});
+  v.field("beta_start", o.beta_start, "first beta of the linear schedules");
+  v.field("beta_end", o.beta_end, "last beta of the linear schedules");
+  v.require(o.beta_start > 0 && o.beta_start <= o.beta_end && o.beta_end < 1, "beta_end",
+            "needs 0 < beta_start <= beta_end < 1");
+  v.field("prediction", o.prediction,
+          "what the network predicts: \"epsilon\" (noise), \"x0\" or \"v\" (sqrt(ab) eps - "
+          "sqrt(1 - ab) x0)");
+  v.one_of("prediction", o.prediction, {"epsilon", "x0", "v"});
+}
+
+void visit_gaussian_sampling(ParamVisitor& v, GaussianDiffusionOptions& o) {
+  v.field("steps", o.steps, "T: DDIM sampling steps, evenly spaced over the N training timesteps");
+  v.require(o.steps >= 1 && o.steps <= o.train_steps, "steps", "must be in [1, train_steps]");
+  v.field("eta", o.eta,
+          "DDIM stochasticity: 1 is DDPM-like ancestral sampling, 0 deterministic (SVDD and SMC "
+          "need eta > 0 for their candidates to differ)");
+  v.in_range("eta", o.eta, 0, 1);
+  v.field("clip_x0", o.clip_x0,
+          "clamp the predicted clean sample to [-clip_x0, clip_x0] (0: no clamp; images live in "
+          "[-1, 1])");
+  v.non_negative("clip_x0", o.clip_x0);
 }
 
 int ddim_timestep(const GaussianDiffusionOptions& o, int step) {
@@ -77,9 +118,10 @@ class GaussianDiffusion final : public DiffusionModel {
       throw InputError(fmt::format("steps must be in [1, train_steps = {}], got {}",
                                    options_.train_steps, options_.steps));
     }
-    if (options_.prediction != "epsilon" && options_.prediction != "x0") {
-      throw InputError(
-          fmt::format("prediction must be \"epsilon\" or \"x0\", got \"{}\"", options_.prediction));
+    if (options_.prediction != "epsilon" && options_.prediction != "x0" &&
+        options_.prediction != "v") {
+      throw InputError(fmt::format("prediction must be \"epsilon\", \"x0\" or \"v\", got \"{}\"",
+                                   options_.prediction));
     }
     alpha_bar_ = alpha_bar_schedule(options_);
   }
@@ -119,8 +161,11 @@ class GaussianDiffusion final : public DiffusionModel {
     if (options_.prediction == "epsilon") {
       eps = prediction;
       x0 = (x_t - std::sqrt(1.0 - ab) * eps) / std::sqrt(ab);
-    } else {
+    } else if (options_.prediction == "x0") {
       x0 = prediction;
+    } else {  // v = sqrt(ab) eps - sqrt(1 - ab) x0
+      x0 = std::sqrt(ab) * x_t - std::sqrt(1.0 - ab) * prediction;
+      eps = std::sqrt(1.0 - ab) * x_t + std::sqrt(ab) * prediction;
     }
     if (options_.clip_x0 > 0) x0 = x0.clamp(-options_.clip_x0, options_.clip_x0);
     if (options_.prediction == "x0" || options_.clip_x0 > 0) {

@@ -11,7 +11,10 @@
 //
 // The domain is declared in the table: its tokens (`alphabet`, one token per
 // character, or `tokens`, a list), the mask's index among them and the
-// sequence length; decoded samples join their tokens with `join`. The
+// sequence length; decoded samples join their tokens with `join`. Or it is
+// named from a plugin (`domain = "sequence.dna"`, `"molecule.selfies"` with
+// the module's `tokens`), so that the plugin's rewards, metrics and decoding
+// (SELFIES to canonical SMILES) apply to the module's samples. The
 // module is called once on a batch of two while the run is built, so that
 // a wrong signature, output rank, length or vocabulary is refused before
 // any work, naming what was expected and what the module gave.
@@ -35,6 +38,7 @@ namespace {
 
 struct TorchScriptMdlmParams {
   FilePath file;
+  std::string domain;               // a domain a plugin names, or "" for the declared one
   std::string alphabet;             // one token per character, e.g. "ACGT"
   std::vector<std::string> tokens;  // or the tokens themselves
   int64_t mask_index = -1;          // -1: a mask token "[MASK]" after the tokens
@@ -49,12 +53,22 @@ struct TorchScriptMdlmParams {
             "a module written by torch.jit.save whose forward(tokens: Tensor[B, L] int64, time: "
             "Tensor[B] float32) -> Tensor[B, L, V] gives the logits of x_0");
     v.require(!file.path.empty(), "file", "is required");
+    v.field("domain", domain,
+            "a domain a plugin names (svdd list shows them: sequence.dna, molecule.selfies, ...) "
+            "so that its rewards and metrics apply; \"\": the domain declared by the keys below");
     v.field("alphabet", alphabet, "the tokens, one per character (e.g. \"ACGT\"); or tokens");
     v.field("tokens", tokens, "the tokens as a list (e.g. [\"[C]\", \"[N]\"]); or alphabet");
-    v.require(alphabet.empty() != tokens.empty(), "tokens",
-              "give the tokens once: alphabet (one per character) or tokens (a list)");
+    if (domain.empty()) {
+      v.require(alphabet.empty() != tokens.empty(), "tokens",
+                "give the tokens once: alphabet (one per character) or tokens (a list)");
+    } else {
+      v.require(alphabet.empty() || tokens.empty(), "tokens",
+                "give the module's tokens once: alphabet or tokens");
+    }
     v.field("mask_index", mask_index,
             "the mask token's index among the tokens; -1 adds a mask token after them");
+    v.require(domain.empty() || mask_index == -1, "mask_index",
+              "is the named domain's own (its mask comes after the tokens); leave it out");
     v.field("length", length, "L: tokens per sample");
     v.at_least("length", length, 1);
     v.at_most("length", length, 1'000'000);
@@ -69,12 +83,17 @@ struct TorchScriptMdlmParams {
     v.at_least("steps", steps, 1);
   }
 
-  // The domain's tokens, the mask among them.
-  std::vector<std::string> vocabulary() const {
+  // The tokens the table gives, without an added mask.
+  std::vector<std::string> given_tokens() const {
     std::vector<std::string> out = tokens;
     if (out.empty()) {
       for (char c : alphabet) out.emplace_back(1, c);
     }
+    return out;
+  }
+  // The declared domain's tokens, the mask among them.
+  std::vector<std::string> vocabulary() const {
+    std::vector<std::string> out = given_tokens();
     if (mask_index < 0) out.push_back("[MASK]");
     return out;
   }
@@ -112,6 +131,19 @@ Domain declared_domain(const TorchScriptMdlmParams& p) {
       }
       return out;
     };
+  }
+  return domain;
+}
+
+// The declared domain, or the one a plugin names for the module's length
+// and tokens.
+Domain model_domain(const TorchScriptMdlmParams& p, const BuildContext& build) {
+  if (p.domain.empty()) return declared_domain(p);
+  if (!build.make_domain) throw InputError("domain: named domains are not available here");
+  Domain domain = build.make_domain(p.domain, {{p.length}, p.given_tokens()});
+  if (!domain.discrete() || domain.shape != std::vector<int64_t>{p.length}) {
+    throw InputError(
+        fmt::format("domain: '{}' is not a domain of token rows [{}]", p.domain, p.length));
   }
   return domain;
 }
@@ -196,7 +228,7 @@ std::unique_ptr<DiffusionModel> make_torchscript_mdlm(const TorchScriptMdlmParam
                                                       const BuildContext& build) {
   const std::string file = p.file.path.string();
   const torch::Device device(build.device);
-  const Domain domain = declared_domain(p);
+  const Domain domain = model_domain(p, build);
   const std::string expected = fmt::format(
       "forward(tokens: Tensor[B, {}] int64{}) -> Tensor[B, {}, {} or {}], the logits of x_0",
       p.length,

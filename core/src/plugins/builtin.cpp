@@ -23,6 +23,7 @@ void register_composite_reward(Registry&);
 void register_torchscript_reward(Registry&);
 void register_program_reward(Registry&);
 void register_torchscript_mdlm(Registry&);
+void register_torchscript_ddpm(Registry&);
 
 void register_core_components(Registry& registry) {
   register_pretrained(registry);
@@ -42,6 +43,7 @@ void register_core_components(Registry& registry) {
   register_toy_categorical(registry);
   register_toy_gmm(registry);
   register_torchscript_mdlm(registry);
+  register_torchscript_ddpm(registry);
   register_composite_reward(registry);
   register_torchscript_reward(registry);
   register_program_reward(registry);

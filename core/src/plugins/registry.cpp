@@ -38,6 +38,12 @@ struct Registry::Impl {
     AnyMaker make;
   };
   std::map<std::string, Entry> entries;  // key: "<kind>/<name>"
+  struct NamedDomain {
+    std::string summary;
+    std::string origin = "core";
+    DomainMaker make;
+  };
+  std::map<std::string, NamedDomain> domains;
 
   static std::string key(ComponentKind kind, const std::string& name) {
     return fmt::format("{}/{}", to_string(kind), name);
@@ -112,6 +118,46 @@ void Registry::build_reward(const ComponentSpec& spec,
   located(spec, [&] { build(nested, domain); });
 }
 
+void Registry::build_model(const ComponentSpec& spec,
+                           const std::function<void(const BuildContext&)>& build,
+                           const BuildContext& context) const {
+  BuildContext nested = context;
+  nested.make_domain = [this](const std::string& name, const DomainRequest& request) {
+    return make_domain(name, request);
+  };
+  located(spec, [&] { build(nested); });
+}
+
+void Registry::add_domain(std::string name, std::string summary, DomainMaker make) {
+  if (impl_->domains.count(name)) {
+    throw InputError(fmt::format("domain '{}' is registered twice", name));
+  }
+  impl_->domains.emplace(std::move(name),
+                         Impl::NamedDomain{std::move(summary), "core", std::move(make)});
+}
+
+Domain Registry::make_domain(const std::string& name, const DomainRequest& request) const {
+  auto it = impl_->domains.find(name);
+  if (it == impl_->domains.end()) {
+    std::string names;
+    for (const auto& [known, entry] : impl_->domains) names += (names.empty() ? "" : ", ") + known;
+    throw InputError(fmt::format("domain: unknown domain '{}' (known: {}; a plugin names them)",
+                                 name, names.empty() ? "none" : names));
+  }
+  try {
+    return it->second.make(request);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("domain '{}': {}", name, e.what()));
+  }
+}
+
+std::vector<DomainInfo> Registry::domains() const {
+  std::vector<DomainInfo> out;
+  for (const auto& [name, entry] : impl_->domains)
+    out.push_back({name, entry.summary, entry.origin});
+  return out;
+}
+
 void Registry::train(const ComponentSpec& spec, const TrainContext& context) const {
   const auto& train =
       std::get<ComponentTraits<ComponentKind::trainer>::Maker>(maker(ComponentKind::trainer, spec));
@@ -156,11 +202,22 @@ void Registry::merge(Registry&& other, const std::string& origin) {
                                    key.substr(key.find('/') + 1), impl_->entries.at(key).origin));
     }
   }
+  for (const auto& [name, entry] : other.impl_->domains) {
+    if (impl_->domains.count(name)) {
+      throw InputError(fmt::format("domain '{}' is already registered (by {})", name,
+                                   impl_->domains.at(name).origin));
+    }
+  }
   for (auto& [key, entry] : other.impl_->entries) {
     entry.origin = origin;
     impl_->entries.emplace(key, std::move(entry));
   }
+  for (auto& [name, entry] : other.impl_->domains) {
+    entry.origin = origin;
+    impl_->domains.emplace(name, std::move(entry));
+  }
   other.impl_->entries.clear();
+  other.impl_->domains.clear();
 }
 
 }  // namespace svdd

@@ -45,7 +45,10 @@ NoisedBatch noise_batch(const torch::Tensor& x0, const torch::Tensor& t, const t
   std::vector<int64_t> view(x0.dim(), 1);
   view[0] = x0.size(0);
   torch::Tensor ab = alpha_bar.index_select(0, t.to(torch::kLong)).to(x0.options()).view(view);
-  return {ab.sqrt() * x0 + (1 - ab).sqrt() * eps, prediction == "x0" ? x0 : eps};
+  const torch::Tensor target = prediction == "x0"  ? x0
+                               : prediction == "v" ? ab.sqrt() * eps - (1 - ab).sqrt() * x0
+                                                   : eps;
+  return {ab.sqrt() * x0 + (1 - ab).sqrt() * eps, target};
 }
 
 }  // namespace
