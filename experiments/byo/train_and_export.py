@@ -18,7 +18,9 @@ user would, that svdd guides through torchscript_mdlm and torchscript_ddpm.
 Run by hand (not needed by CI; needs PyTorch, Debian: python3-torch):
   python3 experiments/byo/train_and_export.py --data ../shared/data --seed 0 --seconds 60
 It writes the three files and byo_models.txt (command, seed, data hashes,
-losses) beside itself.
+steps, losses) beside itself. Training runs for --seconds per model;
+--dna-steps N and --digits-steps N train for N steps instead (the step
+counts of byo_models.txt, to remake the committed files).
 """
 import argparse
 import csv
@@ -38,21 +40,27 @@ MASK = 4
 
 
 class DnaTransformer(nn.Module):
-    """x_0 logits from partly masked tokens: embeddings of the 5 token ids
-    plus learned positions and the time t, two transformer encoder layers."""
+    """x_0 logits from partly masked tokens, a patch transformer: the
+    embeddings of every 4 consecutive tokens (of the 5 ids) are joined into
+    one patch, learned patch positions and the time t are added, two
+    transformer encoder layers mix the 50 patches, and each patch gives the
+    logits of its 4 tokens."""
 
-    def __init__(self, length: int, width: int = 64, layers: int = 2):
+    def __init__(self, length: int, patch: int = 4, width: int = 128, layers: int = 2):
         super().__init__()
-        self.tokens = nn.Embedding(5, width)
-        self.positions = nn.Parameter(torch.randn(length, width) * 0.02)
+        self.patch = patch
+        self.tokens = nn.Embedding(5, width // patch)
+        self.positions = nn.Parameter(torch.randn(length // patch, width) * 0.02)
         self.time = nn.Linear(1, width)
         layer = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers)
-        self.out = nn.Linear(width, 4)
+        self.out = nn.Linear(width, 4 * patch)
 
     def forward(self, tokens: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        h = self.tokens(tokens) + self.positions + self.time(t.unsqueeze(1)).unsqueeze(1)
-        return self.out(self.encoder(h))
+        b, length = tokens.shape
+        h = self.tokens(tokens).reshape(b, length // self.patch, -1)
+        h = h + self.positions + self.time(t.unsqueeze(1)).unsqueeze(1)
+        return self.out(self.encoder(h)).reshape(b, length, 4)
 
 
 class DigitsMlp(nn.Module):
@@ -103,13 +111,20 @@ def read_digits(data):
     return x, path
 
 
-def train_dna(x, seconds, batch):
+def budget(seconds, steps):
+    """True while training may go on: for `steps` steps when given (a rerun
+    that reproduces a card's step count), else for `seconds`."""
+    start = time.time()
+    return lambda step: step < steps if steps > 0 else time.time() - start < seconds
+
+
+def train_dna(x, seconds, steps, batch):
     """MDLM's objective with the linear schedule: mask each token with
     probability t, cross-entropy of the masked tokens weighted by 1/t."""
     model = DnaTransformer(x.size(1))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    start, step, losses = time.time(), 0, []
-    while time.time() - start < seconds:
+    go_on, step, losses = budget(seconds, steps), 0, []
+    while go_on(step):
         x0 = x[torch.randint(0, x.size(0), (batch,))]
         t = torch.rand(batch) * (1 - 1e-3) + 1e-3
         masked = torch.rand(x0.shape) < t.unsqueeze(1)
@@ -124,13 +139,13 @@ def train_dna(x, seconds, batch):
     return model, step, sum(losses[-50:]) / len(losses[-50:])
 
 
-def train_digits(x, seconds, batch):
+def train_digits(x, seconds, steps, batch):
     """DDPM's noise-prediction objective, linear betas 1e-4..0.02, N = 1000."""
     alpha_bar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64), 0)
     model = DigitsMlp()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    start, step, losses = time.time(), 0, []
-    while time.time() - start < seconds:
+    go_on, step, losses = budget(seconds, steps), 0, []
+    while go_on(step):
         x0 = x[torch.randint(0, x.size(0), (batch,))]
         t = torch.randint(0, 1000, (batch,))
         ab = alpha_bar[t].float().reshape(-1, 1, 1, 1)
@@ -149,18 +164,20 @@ def main():
     parser.add_argument("--data", default=os.environ.get("SVDD_DATA_DIR", "../shared/data"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per model")
+    parser.add_argument("--dna-steps", type=int, default=0, help="steps instead of --seconds")
+    parser.add_argument("--digits-steps", type=int, default=0, help="steps instead of --seconds")
     parser.add_argument("--out", default=HERE)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
 
     dna, dna_path = read_dna(args.data)
-    dna_model, dna_steps, dna_loss = train_dna(dna, args.seconds, 64)
+    dna_model, dna_steps, dna_loss = train_dna(dna, args.seconds, args.dna_steps, 64)
     dna_model.eval()
     torch.jit.script(dna_model).save(os.path.join(args.out, "dna_transformer.pt"))
 
     digits, digits_path = read_digits(args.data)
-    digits_model, digits_steps, digits_loss = train_digits(digits, args.seconds, 128)
+    digits_model, digits_steps, digits_loss = train_digits(digits, args.seconds, args.digits_steps, 128)
     digits_model.eval()
     torch.jit.script(digits_model).save(os.path.join(args.out, "digits_mlp.pt"))
     torch.jit.script(DigitsInk()).save(os.path.join(args.out, "digits_ink.pt"))
@@ -168,7 +185,9 @@ def main():
     with open(os.path.join(args.out, "byo_models.txt"), "w") as card:
         card.write(
             "Made by: python3 experiments/byo/train_and_export.py --data DATA --seed {} "
-            "--seconds {:g}\n(PyTorch {})\n\n".format(args.seed, args.seconds, torch.__version__))
+            "--seconds {:g}\n(PyTorch {}; training stops after --seconds, so the step counts below "
+            "depend on the machine: --dna-steps and --digits-steps rerun them)\n\n".format(
+                args.seed, args.seconds, torch.__version__))
         card.write("dna_transformer.pt: {} training rows of {} (sha1 {}), {} steps of 64, "
                    "final loss (MDLM bound per token, nats) {:.4f}; sha1 {}\n".format(
                        dna.size(0), os.path.relpath(dna_path, args.data), sha1(dna_path),
