@@ -204,6 +204,80 @@ interval = 4
   CHECK(smc.cost.denoiser_rows == n * 128);
 }
 
+// SVDD-R's global mode (Algorithm 2) on the exact toy. Resampling only at
+// the last step (start = T), where the value is the reward itself: with one
+// candidate the local selection keeps the pretrained sample, so the final
+// resampling by exp(r / alpha) is sampling-importance-resampling to the
+// tilted target at alpha; with many candidates the local selection alone
+// reaches that target (as SVDD does) and the resampling tilts it once more,
+// to the target at alpha / 2. Resampling every 16th step tilts further
+// still: more reward than SVDD, yet not one sample copied across the batch
+// (every step, 128 resamplings, copies one string into the whole batch).
+TEST_CASE("SVDD-R's global mode resamples to the tilt its algorithm implies",
+          "[unit][statistical][svdd_r]") {
+  ToyFixture toy(categorical(R"(
+[methods.sir]
+type = "svdd_r"
+mode = "global"
+candidates = 1
+alpha = 0.5
+value = "exact"
+start = 128
+[methods.twice]
+type = "svdd_r"
+mode = "global"
+candidates = 32
+alpha = 0.5
+value = "exact"
+start = 128
+[methods.svdd]
+type = "svdd"
+candidates = 32
+alpha = 0.5
+value = "exact"
+[methods.every]
+type = "svdd_r"
+mode = "global"
+candidates = 4
+alpha = 0.5
+value = "exact"
+resampling = "systematic"
+interval = 16
+)"));
+  const double alpha = 0.5;
+  const int64_t n = 4000;
+  const auto noise = [&](double a) {
+    return svdd::test::tv_noise_bound(toy.target(a), n, 1e-4) +
+           svdd::test::reveal_collision_probability(4, 128);
+  };
+  const double sir = toy.target_distance(toy.decode("sir", n, 2).samples, alpha);
+  INFO("M = 1, last step: TV to the target at alpha " << sir << ", noise " << noise(alpha));
+  // One population of n resampled together: allow 1.5x the noise floor, as
+  // for SMC.
+  CHECK(sir < 1.5 * noise(alpha));
+
+  const auto svdd_run = toy.decode("svdd", n, 3);
+  const double svdd_tv = toy.target_distance(svdd_run.samples, alpha);
+  const auto twice = toy.decode("twice", n, 4);
+  const double twice_half = toy.target_distance(twice.samples, alpha / 2);
+  const double twice_full = toy.target_distance(twice.samples, alpha);
+  INFO("M = 32, last step: TV to the target at alpha / 2 " << twice_half << ", at alpha "
+                                                           << twice_full << "; SVDD's TV to "
+                                                           << "its target " << svdd_tv);
+  // SVDD's own distance to its target bounds what its finite M leaves.
+  CHECK(twice_half < 1.5 * noise(alpha / 2) + svdd_tv);
+  CHECK(twice_full > 1.5 * twice_half);
+
+  const auto every = toy.decode("every", n, 5);
+  const double every_reward = every.rewards.mean().item<double>();
+  const double svdd_reward = svdd_run.rewards.mean().item<double>();
+  const auto distinct = std::get<0>(at::unique_dim(every.samples, 0)).size(0);
+  INFO("every 16th step: mean reward " << every_reward << " against SVDD's " << svdd_reward << ", "
+                                       << distinct << " distinct samples");
+  CHECK(every_reward > svdd_reward + 6 * 0.5 / std::sqrt(double(n)));
+  CHECK(distinct > 1);
+}
+
 TEST_CASE("SMC resamples within groups and reports its ESS", "[unit][smc]") {
   ToyFixture toy(categorical(R"(
 [methods.smc]
