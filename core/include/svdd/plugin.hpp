@@ -13,7 +13,10 @@
 
 #include "svdd/registry.hpp"
 
-#define SVDD_PLUGIN_API_VERSION 1
+// Raised whenever a type a plugin shares with core changes its layout or a
+// registry call changes: 2 added Domain::encoder, BuildContext::make_domain
+// and Registry::add_domain.
+#define SVDD_PLUGIN_API_VERSION 2
 
 #define SVDD_STRINGIFY_IMPL(x) #x
 #define SVDD_STRINGIFY(x) SVDD_STRINGIFY_IMPL(x)

@@ -35,13 +35,8 @@ class TorchScriptDenoiser final : public GaussianDenoiser {
   // float32 on x_t's device. Throws RuntimeFailure when the module fails or
   // answers with another shape.
   at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override {
-    c10::IValue result;
-    try {
-      result = module_.forward(inputs(x_t, t));
-    } catch (const std::exception& error) {
-      throw RuntimeFailure(fmt::format("{} {}: forward failed on x {}: {}", who_, file_,
-                                       shape_text(x_t.sizes()), torchscript_error_line(error)));
-    }
+    const c10::IValue result =
+        run_forward(module_, inputs(x_t, t), who_ + " " + file_, "x " + shape_text(x_t.sizes()));
     if (const std::string problem = shape_problem(result, x_t.sizes()); !problem.empty()) {
       throw RuntimeFailure(fmt::format("{} {}: forward {}", who_, file_, problem));
     }

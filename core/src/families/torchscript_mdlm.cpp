@@ -164,14 +164,8 @@ class TorchScriptMdlm final : public MaskedDenoiser {
   // with the mask's column added when the module leaves it out. Throws
   // RuntimeFailure when the module fails or answers with another shape.
   at::Tensor logits(const at::Tensor& x_t, const at::Tensor& t) override {
-    c10::IValue result;
-    try {
-      result = module_.forward(inputs(x_t, t));
-    } catch (const std::exception& error) {
-      throw RuntimeFailure(fmt::format("torchscript_mdlm {}: forward failed on tokens {}: {}",
-                                       file_, shape_text(x_t.sizes()),
-                                       torchscript_error_line(error)));
-    }
+    const c10::IValue result = run_forward(module_, inputs(x_t, t), "torchscript_mdlm " + file_,
+                                           "tokens " + shape_text(x_t.sizes()));
     const std::string problem = shape_problem(result, x_t.size(0), x_t.size(1));
     if (!problem.empty()) {
       throw RuntimeFailure(fmt::format("torchscript_mdlm {}: forward {}", file_, problem));

@@ -138,14 +138,8 @@ class TorchScriptReward final : public RewardOracle {
   }
 
   at::Tensor forward_rows(const at::Tensor& rows) {
-    c10::IValue result;
-    try {
-      result = module_.forward({rows});
-    } catch (const std::exception& error) {
-      throw RuntimeFailure(fmt::format("torchscript_reward {}: forward failed on a batch {}: {}",
-                                       file_, shape_text(rows.sizes()),
-                                       torchscript_error_line(error)));
-    }
+    const c10::IValue result = run_forward(module_, {rows}, "torchscript_reward " + file_,
+                                           "a batch " + shape_text(rows.sizes()));
     if (!result.isTensor() || !is_score_shape(result.toTensor(), rows.size(0))) {
       throw RuntimeFailure(fmt::format(
           "torchscript_reward {}: forward returned {} for a batch {}, expected one score per "

@@ -57,4 +57,14 @@ torch::jit::Module load_torchscript_module(const std::string& file, const c10::D
   return module;
 }
 
+c10::IValue run_forward(torch::jit::Module& module, const std::vector<c10::IValue>& inputs,
+                        const std::string& context, const std::string& input) {
+  try {
+    return module.forward(inputs);
+  } catch (const std::exception& error) {
+    throw RuntimeFailure(
+        fmt::format("{}: forward failed on {}: {}", context, input, torchscript_error_line(error)));
+  }
+}
+
 }  // namespace svdd

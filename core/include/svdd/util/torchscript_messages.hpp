@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "svdd/export.hpp"
 
@@ -14,7 +15,8 @@ struct Module;
 }
 namespace c10 {
 struct Device;
-}
+struct IValue;
+}  // namespace c10
 
 namespace svdd {
 
@@ -33,5 +35,12 @@ SVDD_API std::string torchscript_forward_signature(const torch::jit::Module& mod
 SVDD_API torch::jit::Module load_torchscript_module(const std::string& file,
                                                     const c10::Device& device,
                                                     const std::string& expected);
+
+// module.forward(inputs) while a run samples or scores: a libtorch error
+// becomes one RuntimeFailure "<context>: forward failed on <input>: <the
+// error's line>", e.g. "torchscript_mdlm my.pt: forward failed on tokens
+// [64, 200]: ...".
+SVDD_API c10::IValue run_forward(torch::jit::Module& module, const std::vector<c10::IValue>& inputs,
+                                 const std::string& context, const std::string& input);
 
 }  // namespace svdd
