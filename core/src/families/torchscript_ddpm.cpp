@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "decoding/chunking.hpp"
+#include "run/result_files.hpp"
 #include "svdd/error.hpp"
 #include "svdd/util/torchscript_messages.hpp"
 
@@ -153,17 +154,11 @@ std::vector<double> read_alphas_cumprod(const std::filesystem::path& file) {
   std::vector<double> out;
   std::string word;
   while (words >> word) {
-    size_t used = 0;
     double value = 0;
-    try {
-      value = std::stod(word, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
     const auto where = [&] {
       return fmt::format("{}: value {} ('{}')", file.string(), out.size() + 1, word);
     };
-    if (used != word.size() || !std::isfinite(value)) {
+    if (!parse_number(word, value) || !std::isfinite(value)) {
       throw InputError(fmt::format("alphas_cumprod: {} is not a number", where()));
     }
     if (value <= 0 || value > 1) {
@@ -199,26 +194,14 @@ std::unique_ptr<DiffusionModel> make_torchscript_ddpm(
                                                         options.train_steps, device);
 
   // One call on zeros [2, ...shape] at t = 1 and t = N, before any work.
-  at::NoGradGuard no_grad;
   std::vector<int64_t> size{2};
   size.insert(size.end(), domain.shape.begin(), domain.shape.end());
   const at::Tensor x = at::zeros(size, at::kFloat);
-  const at::Tensor t = at::tensor({1.0f, float(options.train_steps)});
-  const auto refuse = [&](const std::string& what) {
-    return InputError(fmt::format("{}: expected {}; got {}, {}", file, expected,
-                                  torchscript_forward_signature(module), what));
-  };
-  c10::IValue result;
-  try {
-    result = module.forward(denoiser->inputs(x, t));
-  } catch (const std::exception& error) {
-    throw refuse(fmt::format("which fails on x {} and t [2]: {}", shape_text(x.sizes()),
-                             torchscript_error_line(error)));
-  }
-  if (const std::string problem = TorchScriptDenoiser::shape_problem(result, x.sizes());
-      !problem.empty()) {
-    throw refuse("which " + problem);
-  }
+  probe_forward(module, denoiser->inputs(x, at::tensor({1.0f, float(options.train_steps)})), file,
+                expected, fmt::format("x {} and t [2]", shape_text(x.sizes())),
+                [&](const c10::IValue& result) {
+                  return TorchScriptDenoiser::shape_problem(result, x.sizes());
+                });
   options.chunk_rows = build.chunk_rows;
   options.device = build.device;
   return make_gaussian_diffusion(std::move(domain), std::move(denoiser), std::move(options));

@@ -235,21 +235,11 @@ std::unique_ptr<DiffusionModel> make_torchscript_mdlm(const TorchScriptMdlmParam
   auto denoiser = std::make_shared<TorchScriptMdlm>(module, p, domain, device);
 
   // One call on two all-masked rows at t = 1 and t = 0.5, before any work.
-  at::NoGradGuard no_grad;
   const at::Tensor x = at::full({2, p.length}, domain.mask_id, at::kLong);
-  const at::Tensor t = at::tensor({1.0f, 0.5f});
-  c10::IValue result;
-  try {
-    result = module.forward(denoiser->inputs(x, t));
-  } catch (const std::exception& error) {
-    throw InputError(fmt::format("{}: expected {}; got {}, which fails on tokens [2, {}]: {}", file,
-                                 expected, torchscript_forward_signature(module), p.length,
-                                 torchscript_error_line(error)));
-  }
-  if (const std::string problem = denoiser->shape_problem(result, 2, p.length); !problem.empty()) {
-    throw InputError(fmt::format("{}: expected {}; got {}, which {}", file, expected,
-                                 torchscript_forward_signature(module), problem));
-  }
+  probe_forward(module, denoiser->inputs(x, at::tensor({1.0f, 0.5f})), file, expected,
+                fmt::format("tokens [2, {}]", p.length), [&](const c10::IValue& result) {
+                  return denoiser->shape_problem(result, 2, p.length);
+                });
   MaskedDiffusionOptions options;
   options.steps = p.steps;
   options.chunk_rows = build.chunk_rows;

@@ -163,29 +163,15 @@ class TorchScriptReward final : public RewardOracle {
 
 // Calls the module once on a batch of 2 so that a wrong signature or output
 // is refused when the run is built, not after its first sampling steps.
-void probe(torch::jit::Module& module, const std::string& file, const std::string& expected,
-           const at::Tensor& example) {
-  at::NoGradGuard no_grad;
-  const auto refuse = [&](const std::string& got) {
-    return InputError(fmt::format("{}: expected {}; got {}", file, expected, got));
-  };
-  c10::IValue result;
-  try {
-    result = module.forward({example});
-  } catch (const std::exception& error) {
-    throw refuse(fmt::format("{}, which fails on a batch {}: {}",
-                             torchscript_forward_signature(module), shape_text(example.sizes()),
-                             torchscript_error_line(error)));
-  }
-  if (!result.isTensor()) {
-    throw refuse(fmt::format("{}, which returns a {}", torchscript_forward_signature(module),
-                             result.tagKind()));
-  }
+// "" when a module's answer to a batch of `rows` is one score per sample,
+// else what it is instead.
+std::string score_problem(const c10::IValue& result, const at::Tensor& example) {
+  if (!result.isTensor()) return "returns a " + result.tagKind();
   if (!is_score_shape(result.toTensor(), example.size(0))) {
-    throw refuse(fmt::format("{}, which returns shape {} for a batch {}",
-                             torchscript_forward_signature(module),
-                             shape_text(result.toTensor().sizes()), shape_text(example.sizes())));
+    return fmt::format("returns shape {} for a batch {}", shape_text(result.toTensor().sizes()),
+                       shape_text(example.sizes()));
   }
+  return "";
 }
 
 std::unique_ptr<RewardOracle> make_torchscript_reward(const TorchScriptRewardParams& p,
@@ -211,7 +197,8 @@ std::unique_ptr<RewardOracle> make_torchscript_reward(const TorchScriptRewardPar
   at::Tensor example = at::zeros(input_shape, at::TensorOptions(device).dtype(at::kFloat));
   // Discrete modules see valid one-hot rows (token 0 everywhere), not zeros.
   if (domain.discrete()) example.select(-1, 0).fill_(1.0f);
-  probe(module, file, expected, example);
+  probe_forward(module, {example}, file, expected, "a batch " + shape_text(example.sizes()),
+                [&](const c10::IValue& result) { return score_problem(result, example); });
   return std::make_unique<TorchScriptReward>(std::move(module), file, domain, p, device,
                                              build.chunk_rows);
 }

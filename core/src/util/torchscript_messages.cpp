@@ -57,6 +57,23 @@ torch::jit::Module load_torchscript_module(const std::string& file, const c10::D
   return module;
 }
 
+void probe_forward(torch::jit::Module& module, const std::vector<c10::IValue>& inputs,
+                   const std::string& file, const std::string& expected, const std::string& input,
+                   const std::function<std::string(const c10::IValue&)>& problem) {
+  at::NoGradGuard no_grad;
+  const auto refuse = [&](const std::string& which) {
+    return InputError(fmt::format("{}: expected {}; got {}, which {}", file, expected,
+                                  torchscript_forward_signature(module), which));
+  };
+  c10::IValue result;
+  try {
+    result = module.forward(inputs);
+  } catch (const std::exception& error) {
+    throw refuse(fmt::format("fails on {}: {}", input, torchscript_error_line(error)));
+  }
+  if (const std::string what = problem(result); !what.empty()) throw refuse(what);
+}
+
 c10::IValue run_forward(torch::jit::Module& module, const std::vector<c10::IValue>& inputs,
                         const std::string& context, const std::string& input) {
   try {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,17 @@ SVDD_API std::string torchscript_forward_signature(const torch::jit::Module& mod
 SVDD_API torch::jit::Module load_torchscript_module(const std::string& file,
                                                     const c10::Device& device,
                                                     const std::string& expected);
+
+// The one call a TorchScript component makes on a small example while the
+// run is built, without gradients: module.forward(inputs), then
+// `problem(result)` says what is wrong with the result ("" when nothing).
+// A failure is one InputError "<file>: expected <expected>; got <forward's
+// signature>, which fails on <input>: <error>" (`input` names the example,
+// e.g. "tokens [2, 4]"), a problem "...; got <signature>, which <problem>".
+SVDD_API void probe_forward(torch::jit::Module& module, const std::vector<c10::IValue>& inputs,
+                            const std::string& file, const std::string& expected,
+                            const std::string& input,
+                            const std::function<std::string(const c10::IValue&)>& problem);
 
 // module.forward(inputs) while a run samples or scores: a libtorch error
 // becomes one RuntimeFailure "<context>: forward failed on <input>: <the
