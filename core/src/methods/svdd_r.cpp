@@ -89,18 +89,18 @@ class SvddR final : public Method {
   at::Tensor select(const StepCandidates& c, DecodeContext& context) override {
     at::Tensor values = context.value(*value_, c.children, c.step - 1);
     at::Tensor chosen = choose_per_parent(values, c.per_parent, params_.alpha, context.generator());
-    at::Tensor v = values.index_select(0, chosen);
     if (params_.mode == "global") {
       // Reverse step c.step of T is the (T - c.step + 1)-th step taken.
       const int64_t taken = context.model().num_steps() - c.step + 1;
       if (taken < params_.start || (taken - params_.start) % params_.interval != 0) return chosen;
-      at::Tensor ancestors =
-          resample(log_weights(v), params_.group_size, scheme_, context.generator());
+      at::Tensor ancestors = resample(log_weights(values.index_select(0, chosen)),
+                                      params_.group_size, scheme_, context.generator());
       return chosen.index_select(0, ancestors);
     }
     const int64_t p = chosen.size(0);
     const auto replaced = static_cast<int64_t>(std::floor(params_.replace_fraction * p));
     if (replaced == 0) return chosen;
+    at::Tensor v = values.index_select(0, chosen);
     at::Tensor worst = v.argsort().slice(0, 0, replaced);
     at::Tensor donors =
         soft_select(v.unsqueeze(0).expand({replaced, p}), params_.alpha, context.generator());
@@ -108,7 +108,7 @@ class SvddR final : public Method {
   }
 
  private:
-  // v / alpha as float64 on the CPU; a group whose samples are all invalid
+  // v / resample_alpha as float64 on the CPU; a group whose samples are all invalid
   // (value -inf or NaN) keeps them with equal weights rather than failing.
   at::Tensor log_weights(const at::Tensor& v) const {
     at::Tensor lw = v.to(at::kCPU, at::kDouble) / params_.resampling_temperature();
