@@ -208,7 +208,8 @@ int list_command() {
   for (const auto& folder : svdd::plugin_search_path()) fmt::print("  {}\n", folder.string());
   for (auto kind :
        {svdd::ComponentKind::model, svdd::ComponentKind::reward, svdd::ComponentKind::value,
-        svdd::ComponentKind::method, svdd::ComponentKind::metric, svdd::ComponentKind::trainer}) {
+        svdd::ComponentKind::method, svdd::ComponentKind::metric, svdd::ComponentKind::trainer,
+        svdd::ComponentKind::value_network}) {
     fmt::print("\n{}s:\n", svdd::to_string(kind));
     for (const auto& c : loaded.registry.components()) {
       if (c.kind != kind) continue;

@@ -1,7 +1,8 @@
 // The molecule plugin: drug-like molecule design. A masked diffusion model
 // over SELFIES tokens (valid molecules by construction), RDKit rewards (QED,
 // SA score, logP, weight window), AutoDock Vina docking, and the metrics
-// that judge a set of molecules (validity, uniqueness, novelty, diversity).
+// that judge a set of molecules (validity, uniqueness, novelty, diversity),
+// and a value network for SVDD-MC.
 #include "svdd/plugin.hpp"
 
 #include "molecule_diffusion.hpp"
@@ -9,6 +10,7 @@
 #include "molecule_metrics.hpp"
 #include "molecule_rewards.hpp"
 #include "rdkit_support.hpp"
+#include "selfies_transformer_value.hpp"
 #include "vina_docking.hpp"
 
 namespace {
@@ -19,6 +21,7 @@ void register_molecule(svdd::Registry& registry) {
   svdd::molecule::register_molecule_rewards(registry);
   svdd::molecule::register_molecule_metrics(registry);
   svdd::molecule::register_docking(registry);
+  svdd::molecule::register_selfies_transformer_value(registry);
 }
 }  // namespace
 

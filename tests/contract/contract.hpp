@@ -1,5 +1,5 @@
 // The contract every component keeps, as shared test bodies: one body per
-// kind (model, reward, metric, trainer) that each plugin's
+// kind (model, reward, metric, trainer, value network) that each plugin's
 // tests/contract/contract_<plugin>.cpp instantiates for every component it
 // registers, and core's for its toys and built-in rewards. Components are
 // built through the Registry by name from TOML tables, the way `svdd run`
@@ -82,6 +82,22 @@ void check_metric(const Workshop& workshop, const MetricCase& c);
 // its [training] table, is refused with an InputError naming the key, before
 // any data is read.
 void check_trainer(const Workshop& workshop, const std::string& training_file);
+
+struct ValueNetworkCase {
+  std::string table;           // the architecture's table: type = "...", ...
+  Domain domain;               // a domain it is built for
+  int num_steps = 16;          // T of the model the value would be trained on
+  Domain other_domain;         // a domain its card must refuse
+  bool differentiable = true;  // has a gradient in its input (classifier guidance)
+  int epochs = 8;              // of the short fit on synthetic data
+};
+// A value-network architecture (ComponentKind::value_network) predicts [B]
+// float32 for samples of its domain at every step, one row the same alone
+// and in a batch, has gradients of the documented shape, lowers its held-out
+// loss in a short fit on synthetic data (a share of token 0 under masking,
+// or the mean of Gaussian samples), reloads from its checkpoint and card
+// with the same predictions, and its card refuses another domain or T.
+void check_value_network(const Workshop& workshop, const ValueNetworkCase& c);
 
 // Every model, reward, metric and trainer `register_plugin` adds is one of
 // `covered` (names); methods and values have their own suites.

@@ -21,9 +21,9 @@ const std::vector<std::string> kModels = {
 std::vector<std::string> covered() {
   std::vector<std::string> names;
   for (const auto& t : kModels) names.push_back(type_of(t));
-  for (const char* name :
-       {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
-        "torchscript_reward", "program", "value_network", "torchscript_mdlm", "torchscript_ddpm"}) {
+  for (const char* name : {"toy.token_count", "toy.hash_reward", "toy.position_reward", "composite",
+                           "torchscript_reward", "program", "value_network", "torchscript_mdlm",
+                           "torchscript_ddpm", "mlp"}) {
     names.push_back(name);
   }
   return names;
@@ -93,6 +93,19 @@ TEST_CASE("core's rewards keep the reward contract", "[contract][unit]") {
 
 TEST_CASE("core's value-network trainer keeps the trainer contract", "[contract][unit]") {
   check_trainer(Workshop(), "pretrain/value_toy_categorical.toml");
+}
+
+TEST_CASE("core's value network \"mlp\" keeps the value-network contract", "[contract][unit]") {
+  const Workshop workshop;
+  check_value_network(workshop, {"type = \"mlp\"\nhidden = [32]\nembedding = 4", token_domain(8),
+                                 16, token_domain(9)});
+  check_value_network(
+      workshop, {"type = \"mlp\"\npooling = \"mean\"", token_domain(8), 16, picture_domain()});
+  svdd::Domain vector;
+  vector.name = "contract.vector";
+  vector.kind = svdd::Domain::Kind::continuous;
+  vector.shape = {6};
+  check_value_network(workshop, {"type = \"mlp\"\nhidden = [32]", vector, 16, picture_domain()});
 }
 
 TEST_CASE("every model, reward and trainer of core is under contract", "[contract][unit]") {

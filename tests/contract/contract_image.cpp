@@ -9,6 +9,8 @@
 #include "image_domain.hpp"
 #include "jpeg_compressibility.hpp"
 #include "svdd/error.hpp"
+#include "svdd/training/value_network.hpp"
+#include "time_cnn_value.hpp"
 #include "torchscript_denoiser.hpp"
 
 using namespace svdd::contract;
@@ -21,6 +23,7 @@ void register_image(svdd::Registry& registry) {
   svdd::image::register_jpeg_compressibility(registry);
   svdd::image::register_digit_classifier(registry);
   svdd::image::register_torchscript_denoiser(registry);
+  svdd::image::register_time_cnn_value(registry);
 }
 
 const std::string kDdpm =
@@ -82,9 +85,31 @@ TEST_CASE("image trainers refuse a bad table naming the key", "[contract][image]
   check_trainer(workshop, "pretrain/digit_classifier.toml");
 }
 
+TEST_CASE("the time-conditioned CNN value network keeps the value-network contract",
+          "[contract][image]") {
+  const Workshop workshop(register_image);
+  svdd::Domain small = picture_domain();
+  small.shape = {1, 8, 8};
+  check_value_network(workshop, {"type = \"image.time_cnn\"\nbase_channels = 8\n"
+                                 "channel_multipliers = [1, 2]\ngroups = 4\nhead = 16",
+                                 small, 16, picture_domain()});
+  // The MNIST denoiser's encoder fits every layer but the head's (norm, two
+  // linear layers: six tensors).
+  const svdd::Domain mnist = workshop.model(kDdpm)->domain();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  svdd::ValueNetwork network(
+      workshop.registry(),
+      svdd::parse_component("type = \"image.time_cnn\"\nbase_channels = 24", "network"), mnist, 3,
+      generator);
+  const auto [copied, parameters] = network.warm_start(std::filesystem::path(SVDD_SOURCE_DIR) /
+                                                       "experiments/models/mnist_ddpm.pt");
+  CHECK(copied == parameters - 6);
+}
+
 TEST_CASE("every image component is under contract", "[contract][image]") {
-  std::vector<std::string> names = {type_of(kDdpm), type_of(kTorchScript), type_of(kConfidence),
-                                    "image.train_ddpm", "image.train_classifier"};
+  std::vector<std::string> names = {type_of(kDdpm),           type_of(kTorchScript),
+                                    type_of(kConfidence),     "image.train_ddpm",
+                                    "image.train_classifier", "image.time_cnn"};
   for (const auto& table : kRewards) names.push_back(type_of(table));
   check_coverage(register_image, names);
 }

@@ -1,5 +1,7 @@
 // The molecule plugin's models, rewards, metrics and trainer under the
 // shared contract, with the committed ZINC and QM9 models.
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "catch_torch.hpp"
 #include "contract.hpp"
 #include "molecule_diffusion.hpp"
@@ -8,7 +10,9 @@
 #include "molecule_rewards.hpp"
 #include "needs_data.hpp"
 #include "rdkit_support.hpp"
+#include "selfies_transformer_value.hpp"
 #include "smiles_domain.hpp"
+#include "svdd/training/value_network.hpp"
 #include "torchscript_modules.hpp"
 #include "toy_fixture.hpp"
 #include "vina_docking.hpp"
@@ -24,6 +28,7 @@ void register_molecule(svdd::Registry& registry) {
   svdd::molecule::register_molecule_rewards(registry);
   svdd::molecule::register_molecule_metrics(registry);
   svdd::molecule::register_docking(registry);
+  svdd::molecule::register_selfies_transformer_value(registry);
 }
 
 const std::string kZinc =
@@ -109,8 +114,26 @@ TEST_CASE("the molecule trainer refuses a bad table naming the key", "[contract]
   check_trainer(Workshop(register_molecule), "pretrain/zinc_mdlm.toml");
 }
 
+TEST_CASE("the SELFIES transformer value network keeps the value-network contract",
+          "[contract][molecule]") {
+  const Workshop workshop(register_molecule);
+  check_value_network(workshop, {"type = \"molecule.transformer\"\nwidth = 32\nheads = 2\n"
+                                 "layers = 1\nfeedforward = 32\ndropout = 0.0\nhead = 16",
+                                 token_domain(12), 16, token_domain(13)});
+  // The ZINC denoiser's weights fit every layer but the head's.
+  const svdd::Domain zinc = workshop.model(kZinc)->domain();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  svdd::ValueNetwork network(workshop.registry(),
+                             svdd::parse_component("type = \"molecule.transformer\"", "network"),
+                             zinc, 8, generator);
+  const auto [copied, parameters] = network.warm_start(std::filesystem::path(SVDD_SOURCE_DIR) /
+                                                       "experiments/models/zinc_mdlm.pt");
+  CHECK(copied == parameters - 4);
+}
+
 TEST_CASE("every molecule component is under contract", "[contract][molecule]") {
-  std::vector<std::string> names = {"molecule.mdlm", type_of(kNovelty), "molecule.train_mdlm"};
+  std::vector<std::string> names = {"molecule.mdlm", type_of(kNovelty), "molecule.train_mdlm",
+                                    "molecule.transformer"};
   for (const auto* list : {&kRewards, &kDataRewards, &kMetrics}) {
     for (const auto& table : *list) names.push_back(type_of(table));
   }

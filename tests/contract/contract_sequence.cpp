@@ -1,13 +1,17 @@
 // The sequence plugin's models, rewards, metric and trainers under the
 // shared contract, with the committed DNA and RNA checkpoints.
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "activity_oracle.hpp"
 #include "catch_torch.hpp"
 #include "contract.hpp"
+#include "dilated_conv_value.hpp"
 #include "needs_data.hpp"
 #include "sequence_diffusion.hpp"
 #include "sequence_domain.hpp"
 #include "sequence_rewards.hpp"
 #include "svdd/error.hpp"
+#include "svdd/training/value_network.hpp"
 #include "torchscript_modules.hpp"
 #include "toy_fixture.hpp"
 
@@ -21,6 +25,7 @@ void register_sequence(svdd::Registry& registry) {
   svdd::sequence::register_sequence_diffusion(registry);
   svdd::sequence::register_mdlm_training(registry);
   svdd::sequence::register_sequence_oracle(registry);
+  svdd::sequence::register_dilated_conv_value(registry);
 }
 
 const std::string kDnaModel =
@@ -132,10 +137,41 @@ TEST_CASE("sequence trainers refuse a bad table naming the key", "[contract][seq
   check_trainer(workshop, "pretrain/dna_oracle_guide.toml");
 }
 
+TEST_CASE("the dilated-conv value network keeps the value-network contract",
+          "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  check_value_network(workshop, {"type = \"sequence.dilated_conv\"\nchannels = 16\nkernel = 3\n"
+                                 "dilations = [1, 2]\nhead = 16",
+                                 token_domain(12), 16, token_domain(13)});
+  // A continuous domain is refused when the network is built.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  CHECK_THROWS_WITH(
+      svdd::ValueNetwork(workshop.registry(),
+                         svdd::parse_component("type = \"sequence.dilated_conv\"", "network"),
+                         picture_domain(), 16, generator),
+      Catch::Contains("needs token sequences [L]"));
+}
+
+TEST_CASE("the dilated-conv value network starts from the DNA denoiser's weights",
+          "[contract][sequence]") {
+  const Workshop workshop(register_sequence);
+  const svdd::Domain dna = workshop.model(kDnaModel)->domain();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  svdd::ValueNetwork network(workshop.registry(),
+                             svdd::parse_component("type = \"sequence.dilated_conv\"", "network"),
+                             dna, 6, generator);
+  const auto [copied, parameters] =
+      network.warm_start(std::filesystem::path(SVDD_SOURCE_DIR) / "experiments/models/dna_mdlm.pt");
+  // Everything but the head's two layers (weight and bias each).
+  CHECK(parameters == static_cast<int64_t>(network.parameters().size()));
+  CHECK(copied == parameters - 4);
+}
+
 TEST_CASE("every sequence component is under contract", "[contract][sequence]") {
   std::vector<std::string> names = {"sequence.mdlm",           "sequence.oracle",
                                     "sequence.log_likelihood", type_of(kKmerMetric),
-                                    "sequence.train_mdlm",     "sequence.train_oracle"};
+                                    "sequence.train_mdlm",     "sequence.train_oracle",
+                                    "sequence.dilated_conv"};
   for (const auto& table : kNucleotideRewards) names.push_back(type_of(table));
   check_coverage(register_sequence, names);
 }

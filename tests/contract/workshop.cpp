@@ -44,6 +44,7 @@ Workshop::Workshop(const std::function<void(Registry&)>& register_plugin) {
   register_core_components(registry_);
   if (register_plugin) register_plugin(registry_);
   build_.data_dir = default_data_dir();
+  build_.registry = &registry_;
   build_.make_reward = [this](const ComponentSpec& spec, const Domain& domain) {
     return registry_.make<svdd::ComponentKind::reward>(spec, build_, domain);
   };

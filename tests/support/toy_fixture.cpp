@@ -32,6 +32,7 @@ ToyFixture::ToyFixture(const std::string& toml) {
   const RunPlan& plan = experiment_.runs.front();
   build_.device = plan.settings.device;
   build_.chunk_rows = plan.settings.chunk_rows;
+  build_.registry = &registry_;
   model_ = registry_.make<svdd::ComponentKind::model>(plan.model, build_);
   reward_ = registry_.make<svdd::ComponentKind::reward>(plan.reward, build_, model_->domain());
 }

@@ -3,7 +3,9 @@
 // E[r(x_0) | x_t], is known exactly from the toy's posterior.
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -100,9 +102,11 @@ struct Trained {
 rollouts = 2000
 batch_size = 500
 epochs = 6
+time_buckets = 4
+[training.network]
+type = "mlp"
 embedding = 8
 hidden = [64, 64]
-time_buckets = 4
 )")),
                    checkpoint);
   }
@@ -210,6 +214,7 @@ TEST_CASE("the learned value tracks the exact E[r | x_t] on fresh rollouts", "[l
   const auto& plan = toy.experiment().runs.front();
   const auto table = svdd::read_params<SvddTable>(*plan.method_spec.config);
   svdd::BuildContext build;
+  build.registry = &toy.registry();
   auto learned = toy.registry().make<svdd::ComponentKind::value>(
       table.value, svdd::ValueDeps{toy.model(), toy.reward(), 0.0, build});
 
@@ -315,8 +320,10 @@ TEST_CASE("a learned value without a usable checkpoint is refused clearly", "[le
   SECTION("a checkpoint whose weights are NaN") {
     TempDir dir;
     ToyFixture toy(run_file(learned_method(t.checkpoint)));
+    svdd::BuildContext build;
+    build.registry = &toy.registry();
     auto network = svdd::load_value_network(t.checkpoint, toy.model().domain(),
-                                            toy.model().num_steps(), "cpu");
+                                            toy.model().num_steps(), build);
     {
       at::NoGradGuard no_grad;
       network->parameters().front().fill_(std::numeric_limits<double>::quiet_NaN());
@@ -330,6 +337,18 @@ TEST_CASE("a learned value without a usable checkpoint is refused clearly", "[le
     ToyFixture nan_toy(run_file(learned_method(dir.path() / "nan.pt")));
     CHECK_THAT(input_error([&] { nan_toy.decode("svdd", 1, 0); }),
                Contains("nan.pt: ") && Contains("weights are NaN or infinite"));
+  }
+  SECTION("a card naming an architecture no plugin registers") {
+    TempDir dir;
+    std::filesystem::copy_file(t.checkpoint, dir.path() / "v.pt");
+    std::string card = read_text(svdd::card_path(t.checkpoint));
+    const auto at = card.find("type = 'mlp'");
+    REQUIRE(at != std::string::npos);
+    card.replace(at, std::string("type = 'mlp'").size(), "type = 'plugin.absent'");
+    dir.write("v.card.toml", card);
+    ToyFixture toy(run_file(learned_method(dir.path() / "v.pt")));
+    CHECK_THAT(input_error([&] { toy.decode("svdd", 1, 0); }),
+               Contains("'plugin.absent', which no loaded plugin registers"));
   }
   SECTION("a checkpoint that is not the network its card describes") {
     TempDir dir;
@@ -387,6 +406,8 @@ TEST_CASE("svdd train --resume continues from the saved epoch as if never interr
 rollouts = 300
 batch_size = 300
 states_per_rollout = 16
+[training.network]
+type = "mlp"
 embedding = 4
 hidden = [32]
 )"));
@@ -416,6 +437,55 @@ hidden = [32]
     CHECK_THAT(resumed.train_loss[e], Catch::Matchers::WithinRel(whole.train_loss[e], 1e-9));
   }
   CHECK(resumed.heldout_correlation == Approx(whole.heldout_correlation).epsilon(1e-9));
+}
+
+TEST_CASE("early stopping keeps the best epoch, and a warm start copies the tensors that fit",
+          "[learned]") {
+  OneThread one_thread;
+  TempDir dir;
+  const auto file = dir.write("t.toml", training_file(R"(
+rollouts = 300
+batch_size = 300
+states_per_rollout = 16
+epochs = 6
+[training.network]
+type = "mlp"
+embedding = 4
+hidden = [32]
+)"));
+  SECTION("patience") {
+    // A learning rate this high makes the held-out loss jump about.
+    const auto r = train(file, dir.path() / "p.pt", false,
+                         {"training.patience=1", "training.learning_rate=0.05"});
+    REQUIRE(r.best_epoch >= 1);
+    REQUIRE(r.best_epoch <= r.epochs);
+    const double best = *std::min_element(r.heldout_loss.begin(), r.heldout_loss.end());
+    CHECK(r.heldout_loss[r.best_epoch - 1] == best);
+    // It stops one epoch after the best unless the last epoch was the best.
+    CHECK((r.epochs == r.best_epoch + 1 || r.epochs == 6));
+    const std::string card = read_text(svdd::card_path(dir.path() / "p.pt"));
+    CHECK_THAT(card, Contains(fmt::format("best_epoch = {}", r.best_epoch)));
+  }
+  SECTION("warm start") {
+    const auto first = train(file, dir.path() / "a.pt");
+    CHECK(first.best_epoch == 6);  // patience 0 keeps the last
+    // Same data, same standardisation: the warm-started network starts
+    // where the first one ended. The rollouts beside the checkpoint are
+    // reused (another fit of the same data samples nothing).
+    const auto second = train(
+        file, dir.path() / "a.pt", false,
+        {"training.warm_start=\"" + (dir.path() / "a.pt").string() + "\"", "training.epochs=1"});
+    CHECK(second.warm_started == 5);  // the embedding, two linear layers' weights and biases
+    CHECK(second.rollout_seconds == 0.0);
+    CHECK_THAT(second.initial_heldout_loss,
+               Catch::Matchers::WithinRel(first.heldout_loss.back(), 1e-6));
+    // A narrower network takes only the tensors whose shapes fit.
+    const auto other = train(file, dir.path() / "b.pt", false,
+                             {"training.warm_start=\"" + (dir.path() / "a.pt").string() + "\"",
+                              "training.epochs=1", "training.network.hidden=[16]"});
+    // Only the embedding and the output bias keep their shapes at width 16.
+    CHECK(other.warm_started == 2);
+  }
 }
 
 TEST_CASE("continuous samples and mean pooling train and load", "[learned]") {
@@ -449,7 +519,7 @@ epochs = 3
 rollouts = 300
 batch_size = 300
 epochs = 3
-pooling = "mean"
+network = { type = "mlp", pooling = "mean" }
 )")),
                          dir.path() / "mean.pt");
     CHECK(r.heldout_loss.back() < 0.8 * r.initial_heldout_loss);
@@ -492,7 +562,10 @@ epochs = 2
     svdd::Domain domain;
     domain.name = "toy.gmm";
     domain.shape = {2};
-    auto network = svdd::load_value_network(dir.path() / "gmm.pt", domain, 20, "cpu");
+    const svdd::Registry registry = core_registry();
+    svdd::BuildContext build;
+    build.registry = &registry;
+    auto network = svdd::load_value_network(dir.path() / "gmm.pt", domain, 20, build);
     at::Tensor x = at::tensor({0.3f, -1.2f, 2.0f, 0.5f}).view({2, 2});
     at::Tensor steps = at::tensor({7L, 15L});
     at::Tensor g = network->gradient(x, steps);

@@ -137,6 +137,12 @@ P read_params(const ComponentConfig& config) {
   return params;
 }
 
+// A component given as the text of its TOML table (with `type`), for library
+// use and tests; `name` is the table's name in messages, relative paths
+// resolve against `base_dir`. InputError for bad TOML or a missing type.
+SVDD_API ComponentSpec parse_component(const std::string& table_text, const std::string& name,
+                                       const std::filesystem::path& base_dir = {});
+
 // Lists the parameters of P with their defaults.
 SVDD_API std::vector<ParamDoc> describe_params(const VisitFn& visit);
 

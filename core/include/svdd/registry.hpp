@@ -1,5 +1,6 @@
-// Registry: named factories for the six kinds of component (models, rewards,
-// value estimators, methods, set metrics, trainers), one template keyed by
+// Registry: named factories for the seven kinds of component (models,
+// rewards, value estimators, methods, set metrics, trainers, value-network
+// architectures), one template keyed by
 // the kind. Core registers its own ("svdd", "toy.categorical", ...); every
 // plugin's registration function adds more. Names are stable "domain.component" strings; asking for
 // an unknown name fails with the list of names that exist.
@@ -24,6 +25,9 @@
 #include "svdd/value_estimator.hpp"
 
 namespace svdd {
+
+class Registry;
+class ValueModel;  // svdd/value_model.hpp (includes torch's nn::Module)
 
 // What a model that did not come with its own domain (torchscript_mdlm,
 // torchscript_ddpm) asks of a domain a plugin names ("sequence.dna",
@@ -54,6 +58,19 @@ struct BuildContext {
   // Makes a domain a plugin names (see DomainRequest); the registry sets it
   // for every model factory it calls.
   std::function<Domain(const std::string& name, const DomainRequest&)> make_domain;
+  // Rebuilds the value-network architecture a card names (the value
+  // "learned", classifier guidance); set by `svdd run` and `svdd train`.
+  const Registry* registry = nullptr;
+};
+
+// What a value-network architecture is built for (see value_model.hpp).
+struct ValueModelContext {
+  const Domain& domain;  // the samples' domain (shape, vocabulary, mask)
+  int num_steps = 0;     // T of the model the value is trained on
+  // Fresh weights may be drawn from it (CPU); libtorch's default generator
+  // is seeded from the training seed too before a factory runs, so
+  // default-initialised modules are reproducible as well.
+  at::Generator& generator;
 };
 
 // What a value estimator is built from. `alpha` is the guiding method's
@@ -83,7 +100,7 @@ struct MethodDeps {
   std::function<std::unique_ptr<RewardOracle>(const ComponentSpec&)> make_reward;
 };
 
-enum class ComponentKind { model, reward, value, method, metric, trainer };
+enum class ComponentKind { model, reward, value, method, metric, trainer, value_network };
 SVDD_API const char* to_string(ComponentKind kind);
 
 // What a factory of each kind is given and what it makes. A factory takes
@@ -96,6 +113,7 @@ SVDD_API const char* to_string(ComponentKind kind);
 //   method:  (const P&, const MethodDeps&)                  -> unique_ptr<Method>
 //   metric:  (const P&, const BuildContext&, const Domain&) -> unique_ptr<SampleSetMetric>
 //   trainer: (const P&, const TrainContext&)                -> void (writes the checkpoint)
+//   value_network: (const P&, const ValueModelContext&)     -> shared_ptr<ValueModel>
 template <ComponentKind K>
 struct ComponentTraits;
 template <>
@@ -128,12 +146,18 @@ struct ComponentTraits<ComponentKind::trainer> {
   using Product = void;
   using Maker = std::function<void(const ComponentConfig&, const TrainContext&)>;
 };
+template <>
+struct ComponentTraits<ComponentKind::value_network> {
+  using Product = std::shared_ptr<ValueModel>;
+  using Maker = std::function<Product(const ComponentConfig&, const ValueModelContext&)>;
+};
 
 // Any kind's maker, as the registry stores it.
 using AnyMaker = std::variant<
     ComponentTraits<ComponentKind::model>::Maker, ComponentTraits<ComponentKind::reward>::Maker,
     ComponentTraits<ComponentKind::value>::Maker, ComponentTraits<ComponentKind::method>::Maker,
-    ComponentTraits<ComponentKind::metric>::Maker, ComponentTraits<ComponentKind::trainer>::Maker>;
+    ComponentTraits<ComponentKind::metric>::Maker, ComponentTraits<ComponentKind::trainer>::Maker,
+    ComponentTraits<ComponentKind::value_network>::Maker>;
 
 struct ComponentInfo {
   std::string name;

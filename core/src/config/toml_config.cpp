@@ -97,6 +97,20 @@ ComponentSpec component_spec_from(const toml::node& value, const ConfigOrigin& o
   return spec;
 }
 
+ComponentSpec parse_component(const std::string& table_text, const std::string& name,
+                              const std::filesystem::path& base_dir) {
+  toml::table table;
+  try {
+    table = toml::parse(table_text, name);
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}: TOML syntax error: {}", name, e.description()));
+  }
+  toml::table root;
+  root.insert(name, table);
+  return component_spec_from(*root.get(name),
+                             ConfigOrigin{SourceMap::of(root, name), name, base_dir});
+}
+
 std::vector<std::string> split_path(const std::string& key) {
   std::vector<std::string> parts;
   std::stringstream ss(key);

@@ -50,9 +50,17 @@ void register_classifier_guidance(Registry& registry) {
       "classifier guidance with a learned value network (Dhariwal & Nichol 2021): follow "
       "d v_theta / d x_t (cost: T denoiser rows and T network gradients per sample)",
       [](const ClassifierGuidanceParams& p, const MethodDeps& deps) {
-        return std::make_unique<ClassifierGuidance>(
-            p.guidance_scale, load_value_network(p.checkpoint.path, deps.model.domain(),
-                                                 deps.model.num_steps(), deps.build.device));
+        const Domain& domain = deps.model.domain();
+        auto network =
+            load_value_network(p.checkpoint.path, domain, deps.model.num_steps(), deps.build);
+        if (domain.discrete()) {
+          // Refuses, before any run, an architecture with no gradient in tokens.
+          std::vector<int64_t> shape{1};
+          shape.insert(shape.end(), domain.shape.begin(), domain.shape.end());
+          network->gradient(at::full(shape, domain.mask_id, at::kLong),
+                            at::full({1}, int64_t{deps.model.num_steps()}, at::kLong));
+        }
+        return std::make_unique<ClassifierGuidance>(p.guidance_scale, std::move(network));
       });
 }
 

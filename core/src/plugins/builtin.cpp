@@ -17,6 +17,7 @@ void register_posterior_mean_value(Registry&);
 void register_exact_value(Registry&);
 void register_learned_value(Registry&);
 void register_value_training(Registry&);
+void register_value_mlp(Registry&);
 void register_toy_categorical(Registry&);
 void register_toy_gmm(Registry&);
 void register_composite_reward(Registry&);
@@ -40,6 +41,7 @@ void register_core_components(Registry& registry) {
   register_exact_value(registry);
   register_learned_value(registry);
   register_value_training(registry);
+  register_value_mlp(registry);
   register_toy_categorical(registry);
   register_toy_gmm(registry);
   register_torchscript_mdlm(registry);

@@ -25,6 +25,8 @@ const char* to_string(ComponentKind kind) {
       return "metric";
     case ComponentKind::trainer:
       return "trainer";
+    case ComponentKind::value_network:
+      return "value_network";
   }
   return "?";
 }

@@ -54,6 +54,7 @@ PreparedRuns prepare(const Experiment& experiment, const Registry& registry) {
     run->build.device = plan.settings.device;
     run->build.chunk_rows = plan.settings.chunk_rows;
     run->build.data_dir = plan.settings.data_dir;
+    run->build.registry = &registry;
     const std::string context = fmt::format("{}|{}", run->build.device, run->build.chunk_rows);
     const std::string model_key =
         plan.model.type + registry.effective_toml(ComponentKind::model, plan.model) + context;

@@ -128,6 +128,7 @@ void train_component(const TrainingOptions& options, const Registry& registry) {
   build.device = settings.device;
   build.chunk_rows = settings.chunk_rows;
   build.data_dir = settings.data_dir;
+  build.registry = &registry;
   TrainContext context{build};
   context.seed = settings.seed;
   context.training_file = tf.file;

@@ -1,18 +1,14 @@
-// The SVDD-MC value network (Li et al. 2024, arXiv:2408.08252, section 4.2)
-// and its checkpoint card (see value_network.hpp).
-//
-//   discrete:   tokens [B, L] -> embedding [B, L, E] -> flatten [B, L*E]
-//               (or, pooling = "mean", + position embedding, mean over L)
-//   continuous: x [B, ...] -> flatten [B, D]
-//   both:       concat [t, sin(pi 2^k t), cos(pi 2^k t)] (t = step / T)
-//               -> Linear, SiLU, ..., Linear -> [B]
-//   prediction  target_mean + target_scale * output
+// The SVDD-MC value network (Li et al. 2024, arXiv:2408.08252, section 4.2):
+// a registered architecture (value_model.hpp) plus the target's
+// standardisation, prediction target_mean + target_scale * output, and its
+// checkpoint card (see value_network.hpp).
 #include "svdd/training/value_network.hpp"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -20,26 +16,9 @@
 #include "svdd/error.hpp"
 #include "svdd/training/card.hpp"
 #include "svdd/training/finite_weights.hpp"
+#include "svdd/value_model.hpp"
 
 namespace svdd {
-
-void ValueNetworkParams::visit(ParamVisitor& v) {
-  v.field("embedding", embedding, "discrete domains: size of each token's embedding");
-  v.at_least("embedding", embedding, 1);
-  v.field("time_features", time_features,
-          "sinusoidal features of t = step/T fed to the network (besides t itself); even");
-  v.require(time_features >= 0 && time_features % 2 == 0 && time_features <= 64, "time_features",
-            "must be even and in [0, 64]");
-  v.field("hidden", hidden, "widths of the MLP's hidden layers (SiLU between them)");
-  bool widths_ok = !hidden.empty();
-  for (int64_t width : hidden) widths_ok = widths_ok && width >= 1;
-  v.require(widths_ok, "hidden", "must list at least one width, each at least 1");
-  v.field("pooling", pooling,
-          "discrete domains: \"flatten\" (concatenate the token embeddings) or \"mean\" (average "
-          "them, with a learned position embedding; for long sequences)");
-  v.require(pooling == "flatten" || pooling == "mean", "pooling",
-            "must be \"flatten\" or \"mean\"");
-}
 
 namespace {
 
@@ -86,109 +65,47 @@ int64_t numel(const std::vector<int64_t>& shape) {
   return n;
 }
 
-struct ValueMlpImpl : torch::nn::Module {
-  ValueMlpImpl(const ValueNetworkParams& p, const Domain& domain) : params(p) {
-    discrete = domain.discrete();
-    const int64_t length = numel(domain.shape);
-    int64_t inputs = 0;
-    if (discrete) {
-      embed = register_module("embed", torch::nn::Embedding(domain.vocab_size, p.embedding));
-      if (p.pooling == "mean") {
-        position = register_parameter("position", torch::zeros({length, p.embedding}));
-        inputs = p.embedding;
-      } else {
-        inputs = length * p.embedding;
-      }
-    } else {
-      inputs = length;
-    }
-    inputs += 1 + p.time_features;
-    for (int64_t width : p.hidden) {
-      mlp->push_back(torch::nn::Linear(inputs, width));
-      mlp->push_back(torch::nn::SiLU());
-      inputs = width;
-    }
-    mlp->push_back(torch::nn::Linear(inputs, 1));
-    register_module("mlp", mlp);
-    target_mean = register_buffer("target_mean", torch::zeros({1}));
-    target_scale = register_buffer("target_scale", torch::ones({1}));
-  }
-
-  // PyTorch's default initialisation, drawn from an explicit generator:
-  // Linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-  // embeddings N(0, 1), positions N(0, 0.1^2).
-  void initialise(at::Generator& generator) {
-    torch::NoGradGuard no_grad;
-    if (embed) embed->weight.normal_(0.0, 1.0, generator);
-    if (position.defined()) position.normal_(0.0, 0.1, generator);
-    for (auto& module : mlp->children()) {
-      if (auto* linear = module->as<torch::nn::Linear>()) {
-        const double bound = 1.0 / std::sqrt(double(linear->weight.size(1)));
-        linear->weight.uniform_(-bound, bound, generator);
-        linear->bias.uniform_(-bound, bound, generator);
-      }
-    }
-  }
-
-  torch::Tensor time_features(const torch::Tensor& t) const {
-    std::vector<torch::Tensor> features{t.unsqueeze(1)};
-    const int64_t k = params.time_features / 2;
-    if (k > 0) {
-      torch::Tensor freq = torch::pow(2.0, torch::arange(k, t.options())) * M_PI;
-      torch::Tensor angle = t.unsqueeze(1) * freq.unsqueeze(0);
-      features.push_back(angle.sin());
-      features.push_back(angle.cos());
-    }
-    return torch::cat(features, 1);
-  }
-
-  // x [B, ...] on the module's device, t [B] float in [0, 1] -> [B].
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
-    const int64_t batch = x.size(0);
-    if (discrete) return head(embed(x.reshape({batch, -1})), t);  // [B, L, E]
-    return head(x.reshape({batch, -1}), t);
-  }
-
-  // Discrete only: the same for soft one-hot input [B, L, V] (embedding as a
-  // matrix product, so it is differentiable in the input).
-  torch::Tensor forward_one_hot(const torch::Tensor& one_hot, const torch::Tensor& t) {
-    return head(one_hot.matmul(embed->weight), t);
-  }
-
-  // Token embeddings [B, L, E] (discrete) or flattened samples [B, D] -> [B].
-  torch::Tensor head(const torch::Tensor& features, const torch::Tensor& t) {
-    const int64_t batch = features.size(0);
-    torch::Tensor h = features;
-    if (discrete) {
-      h = position.defined() ? (features + position.unsqueeze(0)).mean(1)
-                             : features.reshape({batch, -1});
-    }
-    return target_mean +
-           target_scale * mlp->forward(torch::cat({h, time_features(t)}, 1)).squeeze(1);
-  }
-
-  ValueNetworkParams params;
-  bool discrete = false;
-  torch::nn::Embedding embed{nullptr};
-  torch::Tensor position;
-  torch::nn::Sequential mlp;
-  torch::Tensor target_mean, target_scale;
+// The card's [network]: the architecture's type and its effective table.
+struct Architecture {
+  ComponentSpec spec;
+  std::string table;  // TOML text with `type`
 };
-TORCH_MODULE(ValueMlp);
+
+Architecture architecture_of(const Registry& registry, const ComponentSpec& spec) {
+  toml::table table = toml::parse(registry.effective_toml(ComponentKind::value_network, spec));
+  table.insert_or_assign("type", spec.type);
+  std::ostringstream os;
+  os << table;
+  return {spec, os.str()};
+}
 
 }  // namespace
 
+ValueModel::~ValueModel() = default;
+
+torch::Tensor ValueModel::forward_one_hot(const torch::Tensor&, const torch::Tensor&) {
+  throw InputError(
+      "this value-network architecture has no gradient in tokens (classifier guidance needs "
+      "one)");
+}
+
 struct ValueNetwork::Impl {
-  Impl(const ValueNetworkParams& p, const Domain& d, int steps)
-      : domain(d), num_steps(steps), module(p, d) {}
   Domain domain;
-  int num_steps;
-  ValueMlp module;
+  int num_steps = 0;
+  std::string type;
+  std::string table;
+  std::shared_ptr<ValueModel> module;
+  torch::Tensor target_mean, target_scale;
   torch::Device device{torch::kCPU};
+
+  // x [B, ...] and t [B] on the device -> [B] in reward units.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
+    return target_mean + target_scale * module->forward(x, t);
+  }
 };
 
-ValueNetwork::ValueNetwork(const ValueNetworkParams& params, const Domain& domain, int num_steps,
-                           at::Generator& generator) {
+ValueNetwork::ValueNetwork(const Registry& registry, const ComponentSpec& spec,
+                           const Domain& domain, int num_steps, at::Generator& generator) {
   if (num_steps < 1) throw InputError("value network: the model needs at least one step");
   if (domain.shape.empty() || numel(domain.shape) < 1) {
     throw InputError(
@@ -198,8 +115,23 @@ ValueNetwork::ValueNetwork(const ValueNetworkParams& params, const Domain& domai
     throw InputError(
         fmt::format("value network: discrete domain '{}' has no vocabulary", domain.name));
   }
-  impl_ = std::make_unique<Impl>(params, domain, num_steps);
-  impl_->module->initialise(generator);
+  const Architecture architecture = architecture_of(registry, spec);
+  impl_ = std::make_unique<Impl>();
+  impl_->domain = domain;
+  impl_->num_steps = num_steps;
+  impl_->type = spec.type;
+  impl_->table = architecture.table;
+  // Modules that initialise themselves from libtorch's default generator
+  // get a state fixed by `generator`'s seed (read, not drawn from, so that
+  // architectures drawing from `generator` itself see all of its stream).
+  torch::manual_seed(generator.current_seed());
+  impl_->module = registry.make<ComponentKind::value_network>(
+      spec, ValueModelContext{domain, num_steps, generator});
+  if (!impl_->module) {
+    throw InputError(fmt::format("value network '{}': its factory built nothing", spec.type));
+  }
+  impl_->target_mean = impl_->module->register_buffer("target_mean", torch::zeros({1}));
+  impl_->target_scale = impl_->module->register_buffer("target_scale", torch::ones({1}));
 }
 
 ValueNetwork::~ValueNetwork() = default;
@@ -217,9 +149,9 @@ at::Tensor ValueNetwork::predict(const at::Tensor& x, const at::Tensor& steps) {
   }
   const auto device = impl_->device;
   torch::Tensor input =
-      impl_->module->discrete ? x.to(device, torch::kLong) : x.to(device, torch::kFloat);
+      impl_->domain.discrete() ? x.to(device, torch::kLong) : x.to(device, torch::kFloat);
   torch::Tensor t = steps.to(device, torch::kFloat) / static_cast<float>(impl_->num_steps);
-  return impl_->module->forward(input, t);
+  return impl_->forward(input, t);
 }
 
 at::Tensor ValueNetwork::gradient(const at::Tensor& x, const at::Tensor& steps) {
@@ -227,33 +159,33 @@ at::Tensor ValueNetwork::gradient(const at::Tensor& x, const at::Tensor& steps) 
   const auto device = impl_->device;
   torch::Tensor t = steps.to(device, torch::kFloat) / static_cast<float>(impl_->num_steps);
   torch::Tensor input, value;
-  if (impl_->module->discrete) {
+  if (impl_->domain.discrete()) {
     input = torch::one_hot(x.to(device, torch::kLong).reshape({x.size(0), -1}),
                            impl_->domain.vocab_size)
                 .to(torch::kFloat)
                 .requires_grad_(true);
-    value = impl_->module->forward_one_hot(input, t);
+    value = impl_->target_mean + impl_->target_scale * impl_->module->forward_one_hot(input, t);
   } else {
     input = x.detach().to(device, torch::kFloat).clone().requires_grad_(true);
-    value = impl_->module->forward(input, t);
+    value = impl_->forward(input, t);
   }
   return torch::autograd::grad({value.sum()}, {input})[0].detach();
 }
 
 void ValueNetwork::set_target_scale(double mean, double scale) {
   torch::NoGradGuard no_grad;
-  impl_->module->target_mean.fill_(mean);
-  impl_->module->target_scale.fill_(scale);
+  impl_->target_mean.fill_(mean);
+  impl_->target_scale.fill_(scale);
 }
 
 void ValueNetwork::to(const std::string& device) {
   impl_->device = torch::Device(device);
-  impl_->module->to(impl_->device);
+  impl_->module->to(impl_->device);  // in place: the buffer handles stay valid
 }
 
 void ValueNetwork::train(bool on) { impl_->module->train(on); }
 
-const ValueNetworkParams& ValueNetwork::params() const { return impl_->module->params; }
+const std::string& ValueNetwork::architecture() const { return impl_->type; }
 
 int ValueNetwork::num_steps() const { return impl_->num_steps; }
 
@@ -268,6 +200,50 @@ std::vector<std::pair<std::string, at::Tensor>> ValueNetwork::named_state() cons
   return state;
 }
 
+std::vector<at::Tensor> ValueNetwork::buffers() const { return impl_->module->buffers(); }
+
+std::pair<int64_t, int64_t> ValueNetwork::warm_start(const std::filesystem::path& file) {
+  std::map<std::string, torch::Tensor> saved;
+  // A module's archive nests one archive per child module: "block0" holds
+  // "conv", which holds "weight", read here as "block0.conv.weight".
+  std::function<void(torch::serialize::InputArchive&, const std::string&)> collect =
+      [&](torch::serialize::InputArchive& archive, const std::string& prefix) {
+        for (const auto& key : archive.keys()) {
+          torch::Tensor tensor;
+          torch::serialize::InputArchive child;
+          if (archive.try_read(key, tensor)) {
+            saved.emplace(prefix + key, tensor);
+          } else if (archive.try_read(key, child)) {
+            collect(child, prefix + key + ".");
+          }
+        }
+      };
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(file.string(), torch::kCPU);
+    collect(archive, "");
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("value network: warm start {}: not a readable checkpoint: {}",
+                                 file.string(), e.what_without_backtrace()));
+  }
+  torch::NoGradGuard no_grad;
+  int64_t copied = 0, parameters = 0;
+  for (auto& item : impl_->module->named_parameters()) {
+    ++parameters;
+    auto it = saved.find(item.key());
+    if (it == saved.end() || it->second.sizes() != item.value().sizes()) continue;
+    item.value().copy_(it->second);
+    ++copied;
+  }
+  for (auto& item : impl_->module->named_buffers()) {
+    if (item.key() == "target_mean" || item.key() == "target_scale") continue;
+    auto it = saved.find(item.key());
+    if (it != saved.end() && it->second.sizes() == item.value().sizes())
+      item.value().copy_(it->second);
+  }
+  return {copied, parameters};
+}
+
 int64_t ValueNetwork::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : impl_->module->parameters()) n += p.numel();
@@ -276,11 +252,10 @@ int64_t ValueNetwork::parameter_count() const {
 
 std::string ValueNetwork::card_toml() const {
   DomainCard domain = DomainCard::of(impl_->domain, impl_->num_steps);
-  ValueNetworkParams params = impl_->module->params;
   std::ostringstream os;
   toml::table tables;
   tables.insert("domain", write_params([&](ParamVisitor& v) { domain.visit(v); }));
-  tables.insert("network", write_params([&](ParamVisitor& v) { params.visit(v); }));
+  tables.insert("network", toml::parse(impl_->table));
   os << tables;
   return os.str() + "\n";
 }
@@ -317,23 +292,20 @@ void ValueNetwork::load(const std::filesystem::path& file) {
 
 namespace {
 
-template <class P>
-P read_card_table(const toml::table& root, const std::string& key, const ConfigOrigin& top) {
+const toml::table& card_table(const toml::table& root, const std::string& key,
+                              const ConfigOrigin& top) {
   const toml::node* node = root.get(key);
   if (!node || !node->is_table()) {
     throw InputError(fmt::format("{}: not a value network card: no [{}] table", top.file(), key));
   }
-  P params;
-  make_component_config(*node->as_table(), ConfigOrigin{top.sources, key, top.base_dir})
-      ->read([&](ParamVisitor& v) { params.visit(v); });
-  return params;
+  return *node->as_table();
 }
 
 }  // namespace
 
 std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& checkpoint,
                                                  const Domain& domain, int num_steps,
-                                                 const std::string& device) {
+                                                 const BuildContext& build) {
   const auto card_file = checked_card(checkpoint);
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw InputError(fmt::format("value network checkpoint not found: {}", checkpoint.string()));
@@ -345,8 +317,15 @@ std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& ch
   }
   const toml::table root = read_toml_file(card_file, "card");
   const ConfigOrigin top{SourceMap::of(root, card_file.string()), "", card_file.parent_path()};
-  const auto card = read_card_table<DomainCard>(root, "domain", top);
-  const auto params = read_card_table<ValueNetworkParams>(root, "network", top);
+  DomainCard card;
+  make_component_config(card_table(root, "domain", top),
+                        ConfigOrigin{top.sources, "domain", top.base_dir})
+      ->read([&](ParamVisitor& v) { card.visit(v); });
+  // Cards written before architectures were components have no type: the MLP.
+  toml::table network_table = card_table(root, "network", top);
+  if (!network_table.contains("type")) network_table.insert("type", "mlp");
+  const ComponentSpec architecture =
+      component_spec_from(network_table, ConfigOrigin{top.sources, "network", top.base_dir});
 
   const DomainCard model = DomainCard::of(domain, num_steps);
   std::vector<std::string> mismatches;
@@ -369,12 +348,25 @@ std::unique_ptr<ValueNetwork> load_value_network(const std::filesystem::path& ch
         "with `svdd train`)",
         checkpoint.string(), fmt::join(mismatches, ", "), card_file.string()));
   }
+  if (!build.registry) {
+    throw RuntimeFailure(fmt::format(
+        "value network {}: no registry to rebuild its architecture '{}' (BuildContext::registry)",
+        checkpoint.string(), architecture.type));
+  }
+  if (!build.registry->contains(ComponentKind::value_network, architecture.type)) {
+    throw InputError(fmt::format(
+        "value network {}: its card {} names the architecture '{}', which no loaded plugin "
+        "registers (see `svdd list`)",
+        checkpoint.string(), card_file.string(), architecture.type));
+  }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
-  auto network = std::make_unique<ValueNetwork>(params, domain, num_steps, generator);
-  network->to(device);
+  auto result =
+      std::make_unique<ValueNetwork>(*build.registry, architecture, domain, num_steps, generator);
+  auto* network = result.get();
+  network->to(build.device);
   network->load(checkpoint);
   network->train(false);
-  return network;
+  return result;
 }
 
 }  // namespace svdd

@@ -5,6 +5,7 @@
 // whose minimiser is E[r(x_0) | x_t], the soft value as alpha -> infinity.
 #include "svdd/training/value_training.hpp"
 
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -42,7 +43,9 @@ struct ValueTrainingParams {
   int64_t batch_rows = 512;
   double holdout_fraction = 0.1;
   int64_t time_buckets = 5;
-  ValueNetworkParams network;
+  int64_t patience = 0;
+  FilePath warm_start;
+  ComponentSpec network{"mlp", nullptr};
 
   void visit(ParamVisitor& v) {
     v.field("model", model,
@@ -73,7 +76,17 @@ struct ValueTrainingParams {
     v.field("time_buckets", time_buckets,
             "equal ranges of steps over which the held-out correlation is reported");
     v.at_least("time_buckets", time_buckets, 1);
-    network.visit(v);
+    v.field("patience", patience,
+            "early stopping: end training after this many epochs without a lower held-out "
+            "loss, and keep the weights of the epoch with the lowest; 0 trains every epoch and "
+            "keeps the last");
+    v.non_negative("patience", patience);
+    v.field("warm_start", warm_start,
+            "a checkpoint (e.g. the pretrained denoiser's) whose tensors initialise every "
+            "parameter of the network with the same name and shape; the card reports how many");
+    v.field("network", network,
+            "the architecture, a registered value network (`svdd list`): \"mlp\" (core, any "
+            "domain) or a plugin's, e.g. { type = \"sequence.dilated_conv\", channels = 64 }");
   }
 };
 
@@ -156,18 +169,19 @@ int64_t heldout_rollouts(const ValueTrainingParams& p, int steps, const TrainCon
   return held_rollouts;
 }
 
-// The labelled rollouts: reloaded on --resume, else sampled and saved.
+// The labelled rollouts: reloaded when the file beside the checkpoint holds
+// those of the same model, reward, plan and seed (a resume, or another
+// architecture or fit of the same data), else sampled and saved.
 Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& context,
-                           const TrainingState& state, DiffusionModel& model, RewardOracle& reward,
-                           ValueTrainingReport& report) {
+                           const std::string& fingerprint, DiffusionModel& model,
+                           RewardOracle& reward, ValueTrainingReport& report) {
   const auto file = beside(context.checkpoint, ".rollouts.pt");
-  if (context.resume) {
-    if (std::optional<Rollouts> loaded = load_rollouts(file, state.fingerprint)) {
+  if (std::filesystem::exists(file)) {
+    if (std::optional<Rollouts> loaded = load_rollouts(file, fingerprint)) {
       logger("train")->info("loaded {} states of {} rollouts from {}", loaded->states.size(0),
                             loaded->rewards.size(0), file.string());
       return *loaded;
     }
-  } else {
     std::filesystem::remove(file);
   }
   const auto start = std::chrono::steady_clock::now();
@@ -176,7 +190,7 @@ Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& con
   Rollouts rollouts =
       roll_out(model, *checked, {p.rollouts, p.batch_size, p.states_per_rollout}, context.seed);
   report.rollout_seconds = seconds_since(start);
-  save_rollouts(rollouts, file, state.fingerprint);
+  save_rollouts(rollouts, file, fingerprint);
   return rollouts;
 }
 
@@ -192,6 +206,40 @@ void evaluate_heldout(ValueNetwork& network, const Split& held, int steps, int64
   for (const auto& b : report.buckets) {
     logger("train")->info("  steps {:>4}-{:<4} {:>8} states  correlation {:.3f}  mse {:.4g}",
                           b.first_step, b.last_step, b.states, b.correlation, b.mse);
+  }
+}
+
+// The reference every learned value is measured against: SVDD-PM's value
+// r(x0_hat(x_t)) on the same held-out states, its Pearson correlation with
+// the realised reward overall and per bucket (logged). Costs one denoiser
+// row and one reward call per held-out state.
+void evaluate_posterior_mean(const Registry& registry, DiffusionModel& model, RewardOracle& reward,
+                             const Split& held, int steps, int64_t buckets,
+                             const TrainContext& context, ValueTrainingReport& report) {
+  c10::InferenceMode guard;
+  auto estimator =
+      registry.make<ComponentKind::value>(parse_component("type = \"posterior_mean\"", "reference"),
+                                          ValueDeps{model, reward, 0.0, context.build});
+  at::Generator generator = stream_generator(context.seed, "reference");
+  torch::Tensor values = torch::empty({held.size()}, torch::kDouble);
+  const int64_t chunk_rows = context.build.chunk_rows;
+  for (int step = 1; step <= steps; ++step) {
+    const torch::Tensor rows = held.steps.eq(step).nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    const torch::Tensor x = held.x.index_select(0, rows).to(context.build.device);
+    values.index_copy_(0, rows, map_row_chunks(x.size(0), chunk_rows, [&](int64_t b, int64_t e) {
+                         return estimator->value(x.slice(0, b, e), step, generator)
+                             .to(torch::kCPU, torch::kDouble);
+                       }));
+  }
+  report.posterior_mean_correlation = pearson(values, held.target);
+  logger("train")->info(
+      "reference: SVDD-PM's value r(x0_hat(x_t)) on the same held-out states: correlation "
+      "{:.3f} overall",
+      report.posterior_mean_correlation);
+  for (const auto& b : bucket_reports(values, held, steps, buckets)) {
+    logger("train")->info("  steps {:>4}-{:<4} correlation {:.3f}", b.first_step, b.last_step,
+                          b.correlation);
   }
 }
 
@@ -214,7 +262,9 @@ void write_value_network(const TrainContext& context, const ValueNetwork& networ
 }
 
 // Fits v(x_t, t) by mean squared error on the standardised reward, with a
-// constant learning rate; fills the report's losses.
+// constant learning rate; fills the report's losses. With patience > 0 it
+// stops after that many epochs without a lower held-out loss and leaves the
+// weights of the best epoch in the network (kept in the resume state).
 void fit(ValueNetwork& network, const Split& train, const Split& held, double scale,
          const ValueTrainingParams& p, const TrainContext& context, const TrainingState& state,
          ValueTrainingReport& report) {
@@ -233,14 +283,24 @@ void fit(ValueNetwork& network, const Split& train, const Split& held, double sc
   loop.keep("initial_heldout_loss", report.initial_heldout_loss);
   loop.keep("train_loss", report.train_loss);
   loop.keep("heldout_loss", report.heldout_loss);
+  loop.keep("best_epoch", report.best_epoch);
+  std::vector<torch::Tensor> best;  // parameters, then buffers, of the best epoch
+  if (p.patience > 0) loop.keep("best_weights", best);
+  loop.keep_buffers(network.buffers());
   report.first_epoch = loop.restore();
   if (report.first_epoch == 0) {
     report.initial_heldout_loss = mse(predict_all(network, held, chunk_rows), held.target);
   }
   logger("train")->info(
-      "network: {} parameters; held-out loss before training {:.4g} (reward variance "
+      "network '{}': {} parameters; held-out loss before training {:.4g} (reward variance "
       "{:.4g})",
-      network.parameter_count(), report.initial_heldout_loss, report.heldout_variance);
+      network.architecture(), network.parameter_count(), report.initial_heldout_loss,
+      report.heldout_variance);
+  auto state_tensors = [&] {
+    std::vector<torch::Tensor> all = network.parameters();
+    for (const auto& b : network.buffers()) all.push_back(b);
+    return all;
+  };
   // The MSE of the standardised target: well scaled for Adam whatever the
   // reward's units; the losses reported are in reward units.
   const double inverse_variance = 1.0 / (scale * scale);
@@ -252,18 +312,39 @@ void fit(ValueNetwork& network, const Split& train, const Split& held, double sc
     torch::Tensor target = train.target.index_select(0, rows).to(device);
     return torch::mse_loss(network.predict(x, steps), target) * inverse_variance;
   };
-  hooks.end_epoch = [&](int64_t, double train_loss) {
+  hooks.end_epoch = [&](int64_t epoch, double train_loss) {
     const double held_loss = mse(predict_all(network, held, chunk_rows), held.target);
     report.train_loss.push_back(train_loss * scale * scale);
     report.heldout_loss.push_back(held_loss);
-    return EpochEnd{fmt::format(
+    EpochEnd end;
+    if (p.patience == 0) {
+      report.best_epoch = epoch + 1;
+    } else if (report.best_epoch == 0 || held_loss < report.heldout_loss[report.best_epoch - 1]) {
+      report.best_epoch = epoch + 1;
+      best.clear();
+      for (const auto& t : state_tensors()) best.push_back(t.detach().clone());
+    } else if (epoch + 1 - report.best_epoch >= p.patience) {
+      end.stop = true;
+    }
+    end.log = fmt::format(
         " (standardised; {:.4g} in reward units), held-out loss {:.4g} "
-        "(R^2 {:.3f})",
-        report.train_loss.back(), held_loss, 1.0 - held_loss / report.heldout_variance)};
+        "(R^2 {:.3f}){}",
+        report.train_loss.back(), held_loss, 1.0 - held_loss / report.heldout_variance,
+        end.stop ? fmt::format("; no better than epoch {} for {} epochs: stopping",
+                               report.best_epoch, p.patience)
+                 : "");
+    return end;
   };
   const EpochLoopResult result = loop.run(hooks);
   report.training_seconds = result.seconds;
   report.epochs = result.epochs;
+  if (p.patience > 0 && !best.empty()) {
+    torch::NoGradGuard no_grad;
+    auto current = state_tensors();
+    for (size_t i = 0; i < current.size() && i < best.size(); ++i) current[i].copy_(best[i]);
+    logger("train")->info("kept the weights of epoch {} (lowest held-out loss {:.4g})",
+                          report.best_epoch, report.heldout_loss[report.best_epoch - 1]);
+  }
 }
 
 void train_value(const ValueTrainingParams& p, const TrainContext& context) {
@@ -274,10 +355,17 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   const int steps = model->num_steps();
   const int64_t held_rollouts = heldout_rollouts(p, steps, context);
   // The learning rate is constant, so more epochs continue the same run.
-  const TrainingState state =
-      training_state(context, {"epochs"},
-                     effective_text(registry, ComponentKind::model, "model", p.model) +
-                         effective_text(registry, ComponentKind::reward, "reward", p.reward));
+  const std::string components =
+      effective_text(registry, ComponentKind::model, "model", p.model) +
+      effective_text(registry, ComponentKind::reward, "reward", p.reward);
+  const TrainingState state = training_state(context, {"epochs"}, components);
+  // What the rollouts depend on: not the network or its fit.
+  const std::string rollouts_fingerprint =
+      components + fmt::format(
+                       "rollouts = {}\nbatch_size = {}\nstates_per_rollout = {}\nseed = {}\n"
+                       "device = \"{}\"\n",
+                       p.rollouts, p.batch_size, p.states_per_rollout, context.seed,
+                       context.build.device);
   check_training_state(state);  // refuses another configuration before any sampling
   if (!context.resume && std::filesystem::exists(context.checkpoint)) {
     logger("train")->warn("replacing {} and its card (continue a training with --resume instead)",
@@ -288,7 +376,8 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   ValueTrainingReport report;
   report.checkpoint = context.checkpoint;
   report.card = card_path(context.checkpoint);
-  const Rollouts rollouts = labelled_rollouts(p, context, state, *model, *reward, report);
+  const Rollouts rollouts =
+      labelled_rollouts(p, context, rollouts_fingerprint, *model, *reward, report);
   const auto [train, held] = split_by_rollout(rollouts, p.rollouts, held_rollouts, context.seed);
   report.train_rollouts = train.rollouts;
   report.heldout_rollouts = held.rollouts;
@@ -311,11 +400,23 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
       train.size(), train.rollouts, held.size(), held.rollouts, mean, spread);
 
   at::Generator init = stream_generator(context.seed, "init");
-  ValueNetwork network(p.network, model->domain(), steps, init);
+  ValueNetwork network(registry, p.network, model->domain(), steps, init);
+  if (!p.warm_start.path.empty()) {
+    const auto [copied, parameters] = network.warm_start(p.warm_start.path);
+    report.warm_started = copied;
+    logger("train")->info("warm start from {}: {} of {} parameter tensors copied",
+                          p.warm_start.path.string(), copied, parameters);
+    if (copied == 0) {
+      logger("train")->warn(
+          "warm start {}: no tensor has the name and shape of one of the network's",
+          p.warm_start.path.string());
+    }
+  }
   network.set_target_scale(mean, scale);
   network.to(context.build.device);
   fit(network, train, held, scale, p, context, state, report);
   evaluate_heldout(network, held, steps, p.time_buckets, context.build.chunk_rows, report);
+  evaluate_posterior_mean(registry, *model, *reward, held, steps, p.time_buckets, context, report);
   write_value_network(context, network, report);
 }
 

@@ -31,11 +31,19 @@ std::string value_results_toml(int64_t network_parameters, const ValueTrainingRe
   results.insert("heldout_rollouts", report.heldout_rollouts);
   results.insert("train_states", report.train_states);
   results.insert("heldout_states", report.heldout_states);
-  results.insert("train_loss", report.train_loss.empty() ? NAN : report.train_loss.back());
-  results.insert("heldout_loss", report.heldout_loss.empty() ? NAN : report.heldout_loss.back());
+  // The losses of the epoch whose weights were kept.
+  auto at_best = [&](const std::vector<double>& series) {
+    const int64_t i = report.best_epoch - 1;
+    return i >= 0 && i < int64_t(series.size()) ? series[i] : NAN;
+  };
+  results.insert("best_epoch", report.best_epoch);
+  results.insert("train_loss", at_best(report.train_loss));
+  results.insert("heldout_loss", at_best(report.heldout_loss));
+  results.insert("warm_started_parameters", report.warm_started);
   results.insert("initial_heldout_loss", report.initial_heldout_loss);
   results.insert("heldout_reward_variance", report.heldout_variance);
   results.insert("heldout_correlation", report.heldout_correlation);
+  results.insert("posterior_mean_correlation", report.posterior_mean_correlation);
   toml::array train_loss, heldout_loss, buckets;
   for (double v : report.train_loss) train_loss.push_back(v);
   for (double v : report.heldout_loss) heldout_loss.push_back(v);
@@ -71,10 +79,13 @@ ValueTrainingReport read_value_training_report(const std::filesystem::path& chec
   report.first_epoch = results["resumed_after_epoch"].value_or(int64_t{0});
   report.epochs = results["epochs"].value_or(int64_t{0});
   report.initial_heldout_loss = results["initial_heldout_loss"].value_or(double(NAN));
+  report.best_epoch = results["best_epoch"].value_or(report.epochs);
+  report.warm_started = results["warm_started_parameters"].value_or(int64_t{0});
   report.train_loss = doubles_of(results.get("train_loss_per_epoch"));
   report.heldout_loss = doubles_of(results.get("heldout_loss_per_epoch"));
   report.heldout_variance = results["heldout_reward_variance"].value_or(double(NAN));
   report.heldout_correlation = results["heldout_correlation"].value_or(double(NAN));
+  report.posterior_mean_correlation = results["posterior_mean_correlation"].value_or(double(NAN));
   report.train_rollouts = results["train_rollouts"].value_or(int64_t{0});
   report.heldout_rollouts = results["heldout_rollouts"].value_or(int64_t{0});
   report.train_states = results["train_states"].value_or(int64_t{0});

@@ -54,8 +54,8 @@ void register_learned_value(Registry& registry) {
         const Domain& domain = deps.model.domain();
         std::unique_ptr<ValueNetwork> network;
         try {
-          network = load_value_network(p.checkpoint.path, domain, deps.model.num_steps(),
-                                       deps.build.device);
+          network =
+              load_value_network(p.checkpoint.path, domain, deps.model.num_steps(), deps.build);
         } catch (const InputError& e) {
           throw InputError(fmt::format("value 'learned': {}", e.what()));
         }

@@ -31,7 +31,13 @@ struct ValueTrainingReport {
   double initial_heldout_loss = NAN;  // before the first epoch
   std::vector<double> train_loss, heldout_loss;
   double heldout_variance = NAN;  // the MSE of predicting the training mean
+  // 1-based epoch whose weights were kept (the lowest held-out loss with
+  // patience > 0, else the last).
+  int64_t best_epoch = 0;
+  int64_t warm_started = 0;  // parameters copied from [training] warm_start
   double heldout_correlation = NAN;
+  // SVDD-PM's value r(x0_hat(x_t)) on the same held-out states, for reference.
+  double posterior_mean_correlation = NAN;
   std::vector<ValueBucketReport> buckets;
   int64_t train_rollouts = 0, heldout_rollouts = 0;
   int64_t train_states = 0, heldout_states = 0;
