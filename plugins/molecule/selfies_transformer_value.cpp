@@ -42,12 +42,7 @@ class TransformerValue final : public ValueModel {
       : net_(p.body, domain.vocab_size, domain.shape.at(0)) {
     // The denoiser's layers and positions under their own names, so its
     // checkpoint's tensors fit by name; its output layer is not used.
-    for (const auto& child : net_->named_children()) {
-      if (child.key() != "out") register_module(child.key(), child.value());
-    }
-    for (const auto& parameter : net_->named_parameters(/*recurse=*/false)) {
-      register_parameter(parameter.key(), parameter.value());
-    }
+    adopt_layers(*net_, {"out"});
     head_in_ = register_module("head_in", torch::nn::Linear(p.body.width, p.head));
     head_out_ = register_module("head_out", torch::nn::Linear(p.head, 1));
   }

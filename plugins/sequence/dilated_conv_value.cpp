@@ -42,9 +42,7 @@ class DilatedConvValue final : public ValueModel {
       : net_(p.body, domain.vocab_size) {
     // The denoiser's layers under their own names (not "net.*"), so its
     // checkpoint's tensors fit by name; its output layer is not used.
-    for (const auto& child : net_->named_children()) {
-      if (child.key() != "out") register_module(child.key(), child.value());
-    }
+    adopt_layers(*net_, {"out"});
     head_in_ = register_module("head_in", torch::nn::Linear(2 * p.body.channels, p.head));
     head_out_ = register_module("head_out", torch::nn::Linear(p.head, 1));
   }

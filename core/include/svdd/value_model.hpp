@@ -24,6 +24,9 @@
 
 #include <torch/nn/module.h>
 
+#include <string>
+#include <vector>
+
 #include "svdd/export.hpp"
 #include "svdd/registry.hpp"  // ValueModelContext
 
@@ -41,6 +44,13 @@ class SVDD_API ValueModel : public torch::nn::Module {
   // [B, L, V] float32, differentiable in them. The default throws
   // InputError saying that the architecture has no gradient in tokens.
   virtual torch::Tensor forward_one_hot(const torch::Tensor& one_hot, const torch::Tensor& t);
+
+ protected:
+  // Registers `network`'s child modules and own parameters on this module
+  // under their own names (not "network.*"), except the children named in
+  // `skip`, so that a checkpoint of `network` (a pretrained denoiser) fits
+  // this module by name for a warm start.
+  void adopt_layers(torch::nn::Module& network, const std::vector<std::string>& skip);
 };
 
 }  // namespace svdd

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -87,6 +88,17 @@ torch::Tensor ValueModel::forward_one_hot(const torch::Tensor&, const torch::Ten
   throw InputError(
       "this value-network architecture has no gradient in tokens (classifier guidance needs "
       "one)");
+}
+
+void ValueModel::adopt_layers(torch::nn::Module& network, const std::vector<std::string>& skip) {
+  for (const auto& child : network.named_children()) {
+    if (std::find(skip.begin(), skip.end(), child.key()) == skip.end()) {
+      register_module(child.key(), child.value());
+    }
+  }
+  for (const auto& parameter : network.named_parameters(/*recurse=*/false)) {
+    register_parameter(parameter.key(), parameter.value());
+  }
 }
 
 struct ValueNetwork::Impl {
