@@ -1,11 +1,13 @@
 // Running experiments: output files, determinism, resume after an
 // interruption, and failures that keep finished results.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -392,4 +394,120 @@ TEST_CASE("svdd score of a run's samples reproduces its scores; bad designs are 
   clash.out_dir = dir.path() / "clash";
   CHECK_THROWS_WITH(svdd::score_designs(experiment, registry, clash),
                     Contains("both give rows named 'designs'"));
+}
+
+namespace {
+
+// A summary.csv row by its run label.
+std::map<std::string, std::string> summary_row(const std::filesystem::path& dir,
+                                               const std::string& label) {
+  for (const auto& row : svdd::read_csv(dir / "summary.csv")) {
+    if (row.at("run") == label) return row;
+  }
+  FAIL("no summary row " << label << " in " << dir);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("[experiment] seeds runs each run once per seed, as runs of each seed alone would",
+          "[unit][runner][seeds]") {
+  reset_flaky();
+  TempDir dir;
+  auto registry = test_registry();
+  std::string text = kExperiment;
+  text.replace(text.find("seed = 42"), 9, "seed = 42\nseeds = [3, 5, 8]");
+  text += "\n[methods.matched]\ntype = \"best_of_n\"\nmatch_compute_of = \"svdd_pm\"\n";
+  run(dir.write("seeds.toml", text), dir.path() / "seeds", registry);
+  const auto seeded = svdd::read_csv(dir.path() / "seeds" / "samples.csv");
+  CHECK(seeded.size() == 3 * 4 * 40);
+
+  for (const int seed : {3, 5, 8}) {
+    std::string single = kExperiment;
+    single.replace(single.find("seed = 42"), 9, fmt::format("seed = {}", seed));
+    single += "\n[methods.matched]\ntype = \"best_of_n\"\nmatch_compute_of = \"svdd_pm\"\n";
+    const auto out = dir.path() / fmt::format("seed{}", seed);
+    run(dir.write(fmt::format("seed{}.toml", seed), single), out, registry);
+    // samples.csv: the same rows but for the run label.
+    std::vector<std::string> expected, got;
+    for (const auto& row : svdd::read_csv(out / "samples.csv")) {
+      expected.push_back(row.at("run") + "|" + row.at("batch") + "|" + row.at("index") + "|" +
+                         row.at("sample") + "|" + row.at("reward") + "|" + row.at("eval_token_b"));
+    }
+    const std::string suffix = fmt::format("[seed={}]", seed);
+    for (const auto& row : seeded) {
+      const std::string& label = row.at("run");
+      if (label.size() < suffix.size() || label.substr(label.size() - suffix.size()) != suffix)
+        continue;
+      got.push_back(label.substr(0, label.size() - suffix.size()) + "|" + row.at("batch") + "|" +
+                    row.at("index") + "|" + row.at("sample") + "|" + row.at("reward") + "|" +
+                    row.at("eval_token_b"));
+    }
+    CHECK(got == expected);
+    // summary.csv: every figure but the label and the time.
+    for (const char* method : {"pretrained", "svdd_pm", "best_of_n", "matched"}) {
+      auto alone = summary_row(out, method);
+      auto replicate = summary_row(dir.path() / "seeds", std::string(method) + suffix);
+      for (auto* row : {&alone, &replicate}) {
+        row->erase("run");
+        row->erase("wall_seconds");
+        for (const char* seeds_column :
+             {"seeds", "reward_median_seed_mean", "reward_median_seed_sd", "reward_top10_seed_mean",
+              "reward_top10_seed_sd", "eval_token_b_median_seed_mean",
+              "eval_token_b_median_seed_sd", "diversity_seed_mean", "diversity_seed_sd"}) {
+          row->erase(seeds_column);
+        }
+      }
+      INFO(method << " at seed " << seed);
+      CHECK(alone == replicate);
+    }
+  }
+  // The pooled rows: all samples of the three seeds, and each figure's mean
+  // and sd over the seeds' rows.
+  for (const char* method : {"pretrained", "svdd_pm", "best_of_n", "matched"}) {
+    INFO(method);
+    const auto pooled = summary_row(dir.path() / "seeds", method);
+    CHECK(pooled.at("seeds") == "3");
+    CHECK(pooled.at("samples") == "120");
+    std::vector<double> medians_of_seeds;
+    for (const int seed : {3, 5, 8}) {
+      const auto row = summary_row(dir.path() / "seeds", fmt::format("{}[seed={}]", method, seed));
+      medians_of_seeds.push_back(std::stod(row.at("eval_token_b_median")));
+      CHECK(row.at("seeds").empty());
+    }
+    const double mean = (medians_of_seeds[0] + medians_of_seeds[1] + medians_of_seeds[2]) / 3;
+    double squares = 0;
+    for (double m : medians_of_seeds) squares += (m - mean) * (m - mean);
+    CHECK(std::stod(pooled.at("eval_token_b_median_seed_mean")) == Approx(mean).margin(1e-5));
+    CHECK(std::stod(pooled.at("eval_token_b_median_seed_sd")) ==
+          Approx(std::sqrt(squares / 2)).margin(1e-5));
+  }
+}
+
+TEST_CASE("a run with seeds resumes after an interruption as if never stopped",
+          "[unit][runner][seeds]") {
+  TempDir dir;
+  auto registry = test_registry();
+  std::string text = kExperiment;
+  text.replace(text.find("seed = 42"), 9, "seed = 42\nseeds = [1, 2]");
+  const auto file = dir.write("e.toml", text);
+  reset_flaky();
+  run(file, dir.path() / "reference", registry);
+  reset_flaky();
+  fail_after = 30;
+  CHECK_THROWS_AS(run(file, dir.path() / "interrupted", registry), svdd::RuntimeFailure);
+  reset_flaky();
+  run(dir.path() / "interrupted" / "config.toml", dir.path() / "interrupted", registry, true);
+  CHECK(slurp(dir.path() / "reference" / "samples.csv") ==
+        slurp(dir.path() / "interrupted" / "samples.csv"));
+  CHECK(svdd::read_csv(dir.path() / "interrupted" / "batches.csv").size() == 2 * 3 * 4);
+}
+
+TEST_CASE("[experiment] seeds refuses repeated seeds", "[unit][runner][seeds]") {
+  TempDir dir;
+  auto registry = test_registry();
+  std::string text = kExperiment;
+  text.replace(text.find("seed = 42"), 9, "seeds = [1, 1]");
+  CHECK_THROWS_WITH(svdd::load_experiment(dir.write("e.toml", text), {}, registry),
+                    Contains("seeds") && Contains("must not repeat"));
 }

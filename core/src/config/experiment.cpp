@@ -27,6 +27,15 @@ void ExperimentSettings::visit(ParamVisitor& v) {
   v.require(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos,
             "name", "must be a folder name: not empty, '.' or '..', and without '/'");
   v.field("seed", seed, "master seed; every batch's generator derives from it and the run label");
+  v.field("seeds", seeds,
+          "replicates: every run once per seed listed (labels <run>[seed=s]; each equals a run of "
+          "seed = s), pooled in the summary with mean and sd over seeds; [] runs once at seed");
+  {
+    std::vector<int64_t> sorted = seeds;
+    std::sort(sorted.begin(), sorted.end());
+    v.require(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "seeds",
+              "must not repeat a seed");
+  }
   v.field("samples", samples, "output samples per run");
   v.at_least("samples", samples, 1);
   v.require(samples <= kMostSamples, "samples", fmt::format("must be at most {}", kMostSamples));
@@ -46,6 +55,20 @@ void ExperimentSettings::visit(ParamVisitor& v) {
   FilePath data{data_dir};
   v.field("data_dir", data, "the shared data folder (default $SVDD_DATA_DIR or ../shared/data)");
   data_dir = data.path;
+}
+
+void ReportSettings::visit(ParamVisitor& v) {
+  v.field("paper_table", paper_table,
+          "the seed paper's Table 1 task shown beside this experiment in table1.md (a task of "
+          "svdd_paper/table1.csv, e.g. \"rna_utr_mrl\"); \"\" shows none");
+  v.field("paper_methods", paper_methods,
+          "\"column=method\" entries: the method standing for each paper column (pretrained, "
+          "best_of_n, dps, smc, svdd, svdd_r); a method named like a column stands for it");
+  for (const auto& entry : paper_methods) {
+    const auto eq = entry.find('=');
+    v.require(eq != std::string::npos && eq > 0 && eq + 1 < entry.size(), "paper_methods",
+              fmt::format("entries are \"column=method\", not '{}'", entry));
+  }
 }
 
 void ExperimentSettings::check_device() const {
@@ -101,7 +124,7 @@ std::filesystem::path data_file_path(const std::string& file, const std::filesys
 namespace {
 
 const std::vector<std::string> kTopLevel{"experiment", "model",   "reward", "eval",
-                                         "metrics",    "methods", "sweep"};
+                                         "metrics",    "methods", "sweep",  "report"};
 
 const toml::table& require_table(const toml::table& root, const std::string& key,
                                  const SourceMap& sources) {
@@ -159,6 +182,20 @@ ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& to
   return settings;
 }
 
+ReportSettings read_report_settings(const toml::table& root, const ConfigOrigin& top) {
+  toml::table table;
+  if (const toml::node* node = root.get("report")) {
+    if (!node->is_table()) {
+      throw InputError(fmt::format("{}: 'report' must be a table", top.sources->locate("report")));
+    }
+    table = *node->as_table();
+  }
+  auto config = make_component_config(table, ConfigOrigin{top.sources, "report", top.base_dir});
+  ReportSettings report;
+  config->read([&](ParamVisitor& v) { report.visit(v); });
+  return report;
+}
+
 // Refuses unknown top-level keys and missing or malformed [model],
 // [reward] and [methods]; returns [methods].
 const toml::table& check_top_level(const toml::table& root, const SourceMap& sources) {
@@ -204,7 +241,7 @@ RunPlan plan_run(const SweepPoint& point, const std::string& method, const Confi
   }
   RunPlan plan;
   plan.method = method;
-  plan.label = point.label;
+  plan.label = plan.base_label = point.label;
   plan.context = point.context;
   Specs specs = specs_of(point.root, method, top);
   plan.model = specs.model;
@@ -225,11 +262,24 @@ RunPlan plan_run(const SweepPoint& point, const std::string& method, const Confi
   return plan;
 }
 
+// Run `plan` at `seed` of [experiment] seeds: the label and context name the
+// seed, the batches' streams keep deriving from the label without it.
+RunPlan replicate(const RunPlan& plan, int64_t seed) {
+  RunPlan copy = plan;
+  copy.settings.seed = seed;
+  const std::string part = fmt::format("seed={}", seed);
+  copy.label = plan.label.back() == ']'
+                   ? fmt::format("{},{}]", plan.label.substr(0, plan.label.size() - 1), part)
+                   : fmt::format("{}[{}]", plan.label, part);
+  copy.context = plan.context.empty() ? part : plan.context + "," + part;
+  return copy;
+}
+
 // The effective configuration: every component table with its defaults,
 // sections in the file's order (toml++ would sort them, and method order is
 // the order of runs), then the sweep.
 std::string effective_config(const toml::table& root, const ConfigOrigin& top,
-                             ExperimentSettings settings,
+                             ExperimentSettings settings, ReportSettings report,
                              const std::vector<std::string>& method_names,
                              const std::vector<SweepAxis>& axes, const Registry& registry) {
   auto effective = [&](ComponentKind kind, const ComponentSpec& spec) {
@@ -255,6 +305,10 @@ std::string effective_config(const toml::table& root, const ConfigOrigin& top,
     text += section_text({"methods", method}, effective(ComponentKind::method, spec));
   }
   if (!axes.empty()) text += section_text({"sweep"}, sweep_table(axes));
+  // Only when given: the configurations of runs without one stay as they were.
+  if (root.get("report")) {
+    text += section_text({"report"}, write_params([&](ParamVisitor& v) { report.visit(v); }));
+  }
   return text;
 }
 
@@ -272,6 +326,7 @@ Experiment load_experiment(const std::filesystem::path& file,
   Experiment experiment;
   experiment.file = file;
   experiment.settings = read_settings(root, top);
+  experiment.report = read_report_settings(root, top);
   const auto method_names = ordered_names(methods, "methods", sources);
   const auto axes = read_sweep_axes(root, methods, method_names, sources);
   for (const auto& method : method_names) {
@@ -286,11 +341,24 @@ Experiment load_experiment(const std::filesystem::path& file,
             sources.locate(point.swept.empty() ? "sweep" : point.swept.front().second), method,
             point.label));
       }
-      experiment.runs.push_back(plan_run(point, method, top, registry));
+      RunPlan plan = plan_run(point, method, top, registry);
+      if (plan.settings.seeds.empty()) {
+        experiment.runs.push_back(std::move(plan));
+        continue;
+      }
+      if (std::any_of(point.swept.begin(), point.swept.end(),
+                      [](const auto& swept) { return swept.first == "experiment.seeds"; })) {
+        throw InputError(
+            fmt::format("{}: [sweep] experiment.seeds: list the seeds in [experiment] "
+                        "seeds instead",
+                        sources.locate("sweep.experiment.seeds")));
+      }
+      for (const int64_t seed : plan.settings.seeds)
+        experiment.runs.push_back(replicate(plan, seed));
     }
   }
-  experiment.effective_toml =
-      effective_config(root, top, experiment.settings, method_names, axes, registry);
+  experiment.effective_toml = effective_config(root, top, experiment.settings, experiment.report,
+                                               method_names, axes, registry);
   return experiment;
 }
 

@@ -97,7 +97,9 @@ void build_method(PreparedRun& run, const PreparedRuns& runs, const Registry& re
     const PreparedRun* found = nullptr;
     int matches = 0;
     for (const auto& other : runs) {
-      if (other->plan->label == name) {
+      // Under [experiment] seeds a label names the run of the same seed.
+      if (other->plan->label == name || (other->plan->base_label == name &&
+                                         other->plan->settings.seed == run.plan->settings.seed)) {
         found = other.get();
         matches = 1;
         break;

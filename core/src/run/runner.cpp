@@ -28,7 +28,8 @@ namespace {
 
 // Every batch has its own generator, derived from the master seed, the run
 // label and the batch index: a batch gives the same samples whether it runs
-// first, last, or after a resume.
+// first, last, or after a resume. Under [experiment] seeds the label is the
+// one without the seed, so that a replicate equals a run of that seed.
 uint64_t batch_seed(int64_t seed, const std::string& label, int64_t batch) {
   return stream_seed(seed, label, batch);
 }
@@ -85,7 +86,7 @@ void run_batch(PreparedRun& run, int64_t b, int64_t batches, Writers& out, Progr
   };
   const Cost before = run.cost;
   auto generator =
-      at::make_generator<at::CPUGeneratorImpl>(batch_seed(plan.settings.seed, plan.label, b));
+      at::make_generator<at::CPUGeneratorImpl>(batch_seed(plan.settings.seed, plan.base_label, b));
   at::Tensor x = decode_batch(*run.method, *run.counted_model, *run.counted_reward, run.cost,
                               generator, decode);
   const Cost spent = run.cost - before;

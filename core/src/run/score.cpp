@@ -244,7 +244,8 @@ void score_designs(const Experiment& experiment, const Registry& registry,
   PreparedRuns rows;
   for (size_t g = 0; g < groups.size(); ++g) {
     RunPlan& plan = plans[g];
-    plan.method = plan.label = groups[g].label;
+    plan.method = plan.label = plan.base_label = groups[g].label;
+    plan.settings.seeds.clear();
     plan.context.clear();
     plan.method_spec = ComponentSpec{"score", nullptr};
     auto row = std::make_unique<PreparedRun>();

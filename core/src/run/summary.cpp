@@ -17,19 +17,9 @@
 #include "run/sample_grid.hpp"
 #include "svdd/error.hpp"
 #include "svdd/io/csv.hpp"
+#include "svdd/util/seeding.hpp"
 
 namespace svdd {
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double position = q * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(position));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (position - lo);
-}
-
-double median(std::vector<double> values) { return quantile(std::move(values), 0.5); }
 
 namespace {
 
@@ -38,24 +28,61 @@ std::string number(double x) {
   return fmt::format("{:.6g}", x);
 }
 
+// The statistics of one run's values: median and top-10% quantile with
+// their bootstrap intervals, seeded by the run label so a summary is the
+// same every time it is written.
+struct Quantiles {
+  double median = 0, top10 = 0;
+  Interval median_ci, top10_ci;
+};
+
+Quantiles quantiles_of(const std::vector<double>& values, uint64_t seed) {
+  const auto ci = bootstrap_quantile_intervals(values, {0.5, 0.9}, seed);
+  return {median(values), quantile(values, 0.9), ci[0], ci[1]};
+}
+
+// The figures pooled rows report as mean and sd over seeds.
+std::vector<std::string> seed_figure_names(const std::vector<std::string>& eval_names) {
+  std::vector<std::string> names{"reward_median", "reward_top10"};
+  for (const auto& name : eval_names) names.push_back(fmt::format("eval_{}_median", name));
+  names.push_back("diversity");
+  return names;
+}
+
 // The columns of summary.csv for these runs: the reward's distribution
-// (median, quartiles, the mean with its interval, and the top-10% quantile
-// that papers on guidance quote), evaluation medians, set metrics,
-// diversity, the target distance (toys) and the costs.
+// (median and top-10% quantile, the figures papers on guidance quote, with
+// bootstrap intervals; quartiles; mean), each evaluation reward's median
+// and top-10% with intervals, set metrics, diversity, the target distance
+// (toys), the costs, and under seeds the pooled rows' mean and sd.
 struct Columns {
-  std::vector<std::string> header, eval_names, metric_names;
-  bool has_target = false;
+  std::vector<std::string> header, eval_names, metric_names, seed_figures;
+  bool has_target = false, has_seeds = false;
 };
 
 Columns summary_columns(const std::vector<RunResults>& runs) {
   Columns c;
-  c.header = {"method",     "run",         "samples",         "reward_median",    "reward_q25",
-              "reward_q75", "reward_mean", "reward_ci95_low", "reward_ci95_high", "reward_top10"};
+  c.header = {"method",
+              "run",
+              "samples",
+              "reward_median",
+              "reward_median_ci95_low",
+              "reward_median_ci95_high",
+              "reward_top10",
+              "reward_top10_ci95_low",
+              "reward_top10_ci95_high",
+              "reward_q25",
+              "reward_q75",
+              "reward_mean"};
   if (!runs.empty()) {
     for (const auto& [name, values] : runs.front().evals) c.eval_names.push_back(name);
     for (const auto& [name, value] : runs.front().metrics) c.metric_names.push_back(name);
   }
-  for (const auto& name : c.eval_names) c.header.push_back(fmt::format("eval_{}_median", name));
+  for (const auto& name : c.eval_names) {
+    for (const char* figure : {"median", "median_ci95_low", "median_ci95_high", "top10",
+                               "top10_ci95_low", "top10_ci95_high"}) {
+      c.header.push_back(fmt::format("eval_{}_{}", name, figure));
+    }
+  }
   for (const auto& name : c.metric_names) c.header.push_back(name);
   c.has_target = std::any_of(runs.begin(), runs.end(),
                              [](const RunResults& r) { return r.target_distance.has_value(); });
@@ -63,40 +90,67 @@ Columns summary_columns(const std::vector<RunResults>& runs) {
   if (c.has_target) c.header.push_back("target_distance");
   for (const char* cost : {"denoiser_rows", "reward_calls", "value_calls", "wall_seconds"})
     c.header.push_back(cost);
+  c.has_seeds =
+      std::any_of(runs.begin(), runs.end(), [](const RunResults& r) { return r.pooled_seeds > 0; });
+  if (c.has_seeds) {
+    c.header.push_back("seeds");
+    c.seed_figures = seed_figure_names(c.eval_names);
+    for (const auto& figure : c.seed_figures) {
+      c.header.push_back(figure + "_seed_mean");
+      c.header.push_back(figure + "_seed_sd");
+    }
+  }
   return c;
 }
 
 template <class Named>
-std::string named_cell(const Named& entries, const std::string& name,
-                       const std::function<double(const typename Named::value_type&)>& value) {
+const typename Named::value_type* find_named(const Named& entries, const std::string& name) {
   auto it = std::find_if(entries.begin(), entries.end(), [&](auto& e) { return e.first == name; });
-  return it == entries.end() ? "" : number(value(*it));
+  return it == entries.end() ? nullptr : &*it;
+}
+
+// The figures of one row by column name (those seeds are pooled over).
+std::map<std::string, double> seed_figures_of(const RunResults& run) {
+  std::map<std::string, double> figures{{"reward_median", median(run.rewards)},
+                                        {"reward_top10", quantile(run.rewards, 0.9)}};
+  for (const auto& [name, values] : run.evals) {
+    figures[fmt::format("eval_{}_median", name)] = median(values);
+  }
+  figures["diversity"] = run.diversity ? *run.diversity : std::nan("");
+  return figures;
 }
 
 std::vector<std::string> summary_row(const RunResults& run, const Columns& columns) {
   const auto& r = run.rewards;
-  const double n = static_cast<double>(r.size());
-  const double mean = r.empty() ? std::nan("") : std::accumulate(r.begin(), r.end(), 0.0) / n;
-  double var = 0;
-  for (double x : r) var += (x - mean) * (x - mean);
-  var = r.size() > 1 ? var / (n - 1) : 0.0;
-  // Normal-approximation 95% interval of the mean.
-  const double half = 1.959964 * std::sqrt(var / std::max(n, 1.0));
+  const double mean = r.empty() ? std::nan("") : mean_sd(r).mean;
+  const Quantiles q = quantiles_of(r, run.bootstrap_seed);
   std::vector<std::string> cells = {run.method,
                                     run.run,
                                     fmt::format("{}", r.size()),
-                                    number(median(r)),
+                                    number(q.median),
+                                    number(q.median_ci.low),
+                                    number(q.median_ci.high),
+                                    number(q.top10),
+                                    number(q.top10_ci.low),
+                                    number(q.top10_ci.high),
                                     number(quantile(r, 0.25)),
                                     number(quantile(r, 0.75)),
-                                    number(mean),
-                                    number(mean - half),
-                                    number(mean + half),
-                                    number(quantile(r, 0.9))};
+                                    number(mean)};
   for (const auto& name : columns.eval_names) {
-    cells.push_back(named_cell(run.evals, name, [](const auto& e) { return median(e.second); }));
+    const auto* eval = find_named(run.evals, name);
+    if (!eval) {
+      cells.insert(cells.end(), 6, "");
+      continue;
+    }
+    const Quantiles e = quantiles_of(eval->second, run.bootstrap_seed ^ fnv1a("eval_" + name));
+    for (double x :
+         {e.median, e.median_ci.low, e.median_ci.high, e.top10, e.top10_ci.low, e.top10_ci.high}) {
+      cells.push_back(number(x));
+    }
   }
   for (const auto& name : columns.metric_names) {
-    cells.push_back(named_cell(run.metrics, name, [](const auto& m) { return m.second; }));
+    const auto* metric = find_named(run.metrics, name);
+    cells.push_back(metric ? number(metric->second) : "");
   }
   cells.push_back(run.diversity ? number(*run.diversity) : "");
   if (columns.has_target) cells.push_back(run.target_distance ? number(*run.target_distance) : "");
@@ -104,6 +158,14 @@ std::vector<std::string> summary_row(const RunResults& run, const Columns& colum
   cells.push_back(fmt::format("{}", run.cost.reward_calls));
   cells.push_back(fmt::format("{}", run.cost.value_calls));
   cells.push_back(fmt::format("{:.3f}", run.cost.wall_seconds));
+  if (columns.has_seeds) {
+    cells.push_back(run.pooled_seeds > 0 ? fmt::format("{}", run.pooled_seeds) : "");
+    for (const auto& figure : columns.seed_figures) {
+      const auto* stats = find_named(run.over_seeds, figure);
+      cells.push_back(stats ? number(stats->second.mean) : "");
+      cells.push_back(stats ? number(stats->second.sd) : "");
+    }
+  }
   return cells;
 }
 
@@ -128,6 +190,44 @@ std::string markdown_table(const std::vector<std::string>& header,
   return table;
 }
 
+std::string with_interval(double x, const Interval& ci) {
+  if (std::isnan(x)) return "";
+  return fmt::format("{:.4g} [{:.4g}, {:.4g}]", x, ci.low, ci.high);
+}
+
+// The few columns a person reads at the end of a run; under seeds, the
+// pooled rows with the sd of the median over seeds.
+std::string short_table(const std::vector<RunResults>& runs, const Columns& columns) {
+  std::vector<std::string> header{"run", "reward median [95% CI]"};
+  if (columns.has_seeds) header.push_back("sd over seeds");
+  header.push_back("top-10%");
+  if (!columns.eval_names.empty()) header.push_back(columns.eval_names.front() + " median");
+  for (const char* h : {"diversity", "rows/sample", "time s"}) header.push_back(h);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& run : runs) {
+    if (columns.has_seeds && run.pooled_seeds == 0) continue;
+    const Quantiles q = quantiles_of(run.rewards, run.bootstrap_seed);
+    std::vector<std::string> row{run.run, with_interval(q.median, q.median_ci)};
+    if (columns.has_seeds) {
+      const auto* stats = find_named(run.over_seeds, "reward_median");
+      row.push_back(stats ? fmt::format("{:.3g} ({} seeds)", stats->second.sd, run.pooled_seeds)
+                          : "");
+    }
+    row.push_back(fmt::format("{:.4g}", q.top10));
+    if (!columns.eval_names.empty()) {
+      const auto* eval = find_named(run.evals, columns.eval_names.front());
+      row.push_back(eval ? fmt::format("{:.4g}", median(eval->second)) : "");
+    }
+    row.push_back(run.diversity ? fmt::format("{:.3g}", *run.diversity) : "");
+    row.push_back(run.rewards.empty() ? ""
+                                      : fmt::format("{:.0f}", double(run.cost.denoiser_rows) /
+                                                                  double(run.rewards.size())));
+    row.push_back(fmt::format("{:.1f}", run.cost.wall_seconds));
+    rows.push_back(std::move(row));
+  }
+  return markdown_table(header, rows);
+}
+
 }  // namespace
 
 std::string write_summary(const std::filesystem::path& dir, const std::vector<RunResults>& runs,
@@ -141,11 +241,14 @@ std::string write_summary(const std::filesystem::path& dir, const std::vector<Ru
   for (const auto& row : rows) csv << csv_line(row) << "\n";
   finish_writing(csv, dir / "summary.csv");
 
-  const std::string table = markdown_table(columns.header, rows);
+  const std::string short_view = short_table(runs, columns);
   std::ofstream md(dir / "summary.md");
-  md << "# Summary\n\n" << table << "\n" << sections << notes;
+  md << "# Summary\n\n"
+     << short_view << "\n## All columns\n\n"
+     << markdown_table(columns.header, rows) << "\n"
+     << sections << notes;
   finish_writing(md, dir / "summary.md");
-  return table;
+  return short_view;
 }
 
 std::string compute_matched_section(const std::vector<RunResults>& runs,
@@ -231,13 +334,100 @@ std::vector<const RunResults*> pretrained_baselines(
   return baselines;
 }
 
-const char* const kCostNotes =
+const std::string kCostNotes = fmt::format(
     "Costs: denoiser_rows = rows through the denoiser, reward_calls = samples scored by the "
     "reward while guiding (the final scoring is not counted), value_calls = rows scored by a "
-    "value estimator; reward_ci95 is the normal-approximation 95% interval of the mean; "
-    "reward_top10 is the 90th percentile; diversity is the mean pairwise distance between "
-    "samples of the same batch (share of differing tokens, or Euclidean distance, unless the "
-    "domain defines its own).\n";
+    "value estimator; reward_top10 is the 90th percentile; *_ci95_low/high are percentile-"
+    "bootstrap 95% intervals ({} resamples, seeded by the run's seed and label); diversity is the "
+    "mean "
+    "pairwise distance between samples of the same batch (share of differing tokens, or "
+    "Euclidean distance, unless the domain defines its own). Under [experiment] seeds, a run "
+    "label without [seed=s] pools its seeds' samples; seeds says how many, and *_seed_mean / "
+    "*_seed_sd are the mean and standard deviation of that figure over the seeds' own rows.\n",
+    kBootstrapResamples);
+
+}  // namespace
+
+namespace {
+
+// One summary row: `samples` (rewards, evaluation scores) of the run label
+// `label` of `run` with its totals and decoded samples.
+RunResults results_of(const std::string& label, RunResults samples, const RunTotals& total,
+                      const PreparedRun& run, const std::vector<std::string>& decoded,
+                      std::set<std::string>& distance_notes) {
+  RunResults r = std::move(samples);
+  r.method = run.plan->method;
+  r.run = label;
+  r.base_label = run.plan->base_label;
+  // From what the samples derive from (not the label): a replicate's row
+  // equals the row of a run of its seed alone.
+  r.bootstrap_seed = stream_seed(run.plan->settings.seed, run.plan->base_label, 0);
+  r.cost = total.cost;
+  if (total.diversity_pairs > 0) r.diversity = total.diversity_sum / total.diversity_pairs;
+  for (const auto& [name, metric] : run.metrics) {
+    r.metrics.emplace_back(name, metric->compute(decoded));
+  }
+  if (run.target) {
+    r.target_distance = total_variation(total.bins, *run.target);
+    distance_notes.insert(fmt::format(
+        "target_distance ({}): {} between the run's samples and p_pre(x) exp(r(x)/alpha) / Z "
+        "with alpha = target_alpha = {}.\n",
+        run.model->domain().name, run.model->exact()->distance_name(),
+        run.plan->settings.target_alpha));
+  }
+  return r;
+}
+
+// The replicates of one label under [experiment] seeds, pooled: their
+// samples and totals together, and each figure's mean and sd over them.
+RunResults pooled_results(const std::vector<size_t>& members, const std::vector<RunResults>& rows,
+                          const std::vector<const PreparedRun*>& row_runs,
+                          std::map<std::string, RunTotals>& totals,
+                          std::map<std::string, std::vector<std::string>>& decoded,
+                          std::set<std::string>& distance_notes) {
+  RunResults samples;
+  RunTotals total;
+  std::vector<std::string> all_decoded;
+  std::map<std::string, std::vector<double>> figures;
+  for (const size_t i : members) {
+    const RunResults& row = rows[i];
+    samples.rewards.insert(samples.rewards.end(), row.rewards.begin(), row.rewards.end());
+    if (samples.evals.empty()) {
+      for (const auto& [name, values] : row.evals) samples.evals.emplace_back(name, values);
+    } else {
+      for (size_t e = 0; e < row.evals.size(); ++e) {
+        auto& into = samples.evals[e].second;
+        into.insert(into.end(), row.evals[e].second.begin(), row.evals[e].second.end());
+      }
+    }
+    const RunTotals& t = totals[row.run];
+    total.cost += t.cost;
+    total.samples += t.samples;
+    total.diversity_sum += t.diversity_sum;
+    total.diversity_pairs += t.diversity_pairs;
+    for (const auto& [bin, count] : t.bins) total.bins[bin] += count;
+    const auto& d = decoded[row.run];
+    all_decoded.insert(all_decoded.end(), d.begin(), d.end());
+    for (const auto& [name, value] : seed_figures_of(row)) figures[name].push_back(value);
+  }
+  const PreparedRun& first = *row_runs[members.front()];
+  RunResults pooled = results_of(first.plan->base_label, std::move(samples), total, first,
+                                 all_decoded, distance_notes);
+  pooled.pooled_seeds = members.size();
+  pooled.bootstrap_seed = stream_seed(0, "pooled|" + first.plan->base_label, 0);
+  for (const auto& name : seed_figure_names([&] {
+         std::vector<std::string> names;
+         for (const auto& [eval, values] : pooled.evals) names.push_back(eval);
+         return names;
+       }())) {
+    auto values = figures[name];
+    values.erase(
+        std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
+        values.end());
+    if (!values.empty()) pooled.over_seeds.emplace_back(name, mean_sd(values));
+  }
+  return pooled;
+}
 
 }  // namespace
 
@@ -248,46 +438,43 @@ std::string summarise(const OutputFiles& files, const PreparedRuns& runs,
   std::vector<RunResults> results;
   std::vector<const PreparedRun*> result_runs;
   std::set<std::string> distance_notes;
+  // Labels with replicates ([experiment] seeds), in order of first run.
+  std::vector<std::string> replicated;
+  std::map<std::string, std::vector<size_t>> replicates;
   for (const auto& run : runs) {
     const std::string& label = run->plan->label;
     if (!columns.by_run.count(label)) continue;
-    RunResults r = std::move(columns.by_run[label]);
-    const RunTotals& total = totals[label];
-    r.method = run->plan->method;
-    r.run = label;
-    r.cost = total.cost;
-    if (total.diversity_pairs > 0) r.diversity = total.diversity_sum / total.diversity_pairs;
-    for (const auto& [name, metric] : run->metrics) {
-      r.metrics.emplace_back(name, metric->compute(columns.decoded[label]));
+    if (!run->plan->settings.seeds.empty()) {
+      auto& members = replicates[run->plan->base_label];
+      if (members.empty()) replicated.push_back(run->plan->base_label);
+      members.push_back(results.size());
     }
-    if (run->target) {
-      r.target_distance = total_variation(total.bins, *run->target);
-      distance_notes.insert(fmt::format(
-          "target_distance ({}): {} between the run's samples and p_pre(x) exp(r(x)/alpha) / Z "
-          "with alpha = target_alpha = {}.\n",
-          run->model->domain().name, run->model->exact()->distance_name(),
-          run->plan->settings.target_alpha));
-    }
-    results.push_back(std::move(r));
+    results.push_back(results_of(label, std::move(columns.by_run[label]), totals[label], *run,
+                                 columns.decoded[label], distance_notes));
     result_runs.push_back(run.get());
   }
   const auto baselines = pretrained_baselines(results, result_runs);
   const bool any_baseline =
       std::any_of(baselines.begin(), baselines.end(), [](const RunResults* b) { return b; });
   std::string sections = any_baseline ? compute_matched_section(results, baselines) : "";
+  std::vector<RunResults> rows = results;
+  for (const auto& label : replicated) {
+    rows.push_back(pooled_results(replicates[label], results, result_runs, totals, columns.decoded,
+                                  distance_notes));
+  }
   // The samples as their domains draw them, one row per run.
   std::vector<std::string> grid_labels;
   std::vector<std::vector<std::string>> grid_rows;
   std::vector<PictureFn> draw;
   for (size_t i = 0; i < results.size(); ++i) {
     grid_labels.push_back(results[i].run);
-    grid_rows.push_back(std::move(columns.decoded[results[i].run]));
+    grid_rows.push_back(columns.decoded[results[i].run]);
     draw.push_back(result_runs[i]->model->domain().picture);
   }
   sections += write_samples_grid(files.dir, grid_labels, grid_rows, draw);
   std::string notes;
   for (const auto& note : distance_notes) notes += note;
-  return write_summary(files.dir, results, sections, notes + kCostNotes);
+  return write_summary(files.dir, rows, sections, notes + kCostNotes);
 }
 
 }  // namespace svdd

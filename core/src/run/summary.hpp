@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "report/bootstrap.hpp"
 #include "run/prepare.hpp"
 #include "run/result_files.hpp"
 #include "svdd/decoding/decoding_loop.hpp"
@@ -17,6 +18,15 @@ namespace svdd {
 
 struct RunResults {
   std::string method, run;
+  // Under [experiment] seeds: the label without the seed, and for a row
+  // pooling the replicates of one label, how many seeds it pools (0: a row
+  // of one run).
+  std::string base_label;
+  size_t pooled_seeds = 0;
+  uint64_t bootstrap_seed = 0;  // seeds the bootstrap intervals of this row
+  // Pooled rows: mean and sd over the seeds of the figures in kSeedFigures
+  // order (reward_median, reward_top10, eval_<name>_median..., diversity).
+  std::vector<std::pair<std::string, MeanSd>> over_seeds;
   std::vector<double> rewards;
   std::vector<std::pair<std::string, std::vector<double>>> evals;  // name -> per sample
   std::vector<std::pair<std::string, double>> metrics;             // [metrics.<name>]
@@ -25,12 +35,10 @@ struct RunResults {
   std::optional<double> target_distance;
 };
 
-double median(std::vector<double> values);
-// Linear-interpolated quantile q in [0, 1] (numpy's default).
-double quantile(std::vector<double> values, double q);
-
-// Writes summary.csv and summary.md (the table, then `sections` and
-// `notes`); returns the Markdown table.
+// Writes summary.csv and summary.md (the full table, then `sections` and
+// `notes`); returns the short table a terminal shows (run, reward median
+// with its interval, top-10%, the first evaluation median, diversity, rows
+// per sample, time; pooled rows only under seeds).
 std::string write_summary(const std::filesystem::path& dir, const std::vector<RunResults>& runs,
                           const std::string& sections, const std::string& notes);
 

@@ -23,6 +23,11 @@ inline constexpr int64_t kMostSamples = 1'000'000'000;
 struct ExperimentSettings {
   std::string name = "experiment";
   int64_t seed = 0;
+  // Replicates: when not empty, every run runs once per seed here (run
+  // label "<label>[seed=s]"), each exactly as a run of a file with
+  // seed = s would (its batches' generators derive from s and the label
+  // without the seed), and the summary pools them.
+  std::vector<int64_t> seeds;
   int64_t samples = 64;     // output samples per run
   int64_t batch_size = 64;  // output samples per batch (the unit of resume)
   std::string device = "cpu";
@@ -45,6 +50,10 @@ struct RunPlan {
   std::string method;   // the name of its [methods.<name>] table
   std::string label;    // method, or method[key=value,...] under a sweep
   std::string context;  // the values of the sweep keys shared by all methods ("" without)
+                        // and "seed=s" under [experiment] seeds
+  // The label without the seed ("" part of seeds): the name its batches'
+  // random streams derive from, and what the summary pools seeds under.
+  std::string base_label;
   ComponentSpec model;
   ComponentSpec reward;
   std::vector<std::pair<std::string, ComponentSpec>> evals;    // [eval.<name>] in file order
@@ -53,9 +62,23 @@ struct RunPlan {
   ExperimentSettings settings;
 };
 
+// [report]: how `svdd report` presents this experiment.
+struct ReportSettings {
+  // The task of the seed paper's Table 1 (svdd_paper/table1.csv under the
+  // data folder, e.g. "rna_utr_mrl") shown beside this experiment's rows in
+  // table1.md; "" shows none.
+  std::string paper_table;
+  // Which of this experiment's methods stands for each of the paper's
+  // columns (pretrained, best_of_n, dps, smc, svdd, svdd_r): "svdd=svdd_pm"
+  // entries; a method named like a column stands for it unless mapped.
+  std::vector<std::string> paper_methods;
+  void visit(ParamVisitor& v);
+};
+
 struct Experiment {
   std::filesystem::path file;
   ExperimentSettings settings;  // before any sweep
+  ReportSettings report;
   std::vector<RunPlan> runs;
   // The effective configuration (overrides applied, every component's
   // defaults filled in, paths absolute) as TOML text.
