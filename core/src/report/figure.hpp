@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "svdd/domain.hpp"  // Picture
+#include "svdd/export.hpp"  // exported for the tests, which call them directly
 
 namespace svdd::report {
 
@@ -25,8 +26,9 @@ enum class Scale { linear, log };
 
 // One named series of a Plot. x and y have the same length; y_low/y_high are
 // empty or of that length too (an error bar per point, e.g. the bootstrap
-// interval of a median). Non-finite points are skipped when drawn (and kept
-// in the CSV as empty cells).
+// interval of a median). Non-finite points, and points not positive on a log
+// axis, are skipped when drawn (a line breaks there) and kept in the CSV
+// (non-finite values as empty cells). A line joins the points in their order.
 struct Series {
   enum class Style { line, points, line_points };
   std::string name;  // legend entry ("" : not in the legend)
@@ -50,7 +52,10 @@ struct Plot {
   std::string title, x_label, y_label;
   Scale x_scale = Scale::linear, y_scale = Scale::linear;
   // When not empty, x values are category indices 0..n-1 drawn with these
-  // tick labels (rotated when long); boxes always use categories.
+  // tick labels (rotated when long); boxes always use categories (labelled
+  // with Box::label past the end of x_categories). A categorical x axis is
+  // linear whatever x_scale says. Series take the Tableau 10 colours in
+  // order, the boxes the colour after the last series'.
   std::vector<std::string> x_categories;
   std::vector<Series> series;
   std::vector<Box> boxes;  // box i sits at category i
@@ -63,8 +68,8 @@ struct PictureCell {
 
 struct PictureGrid {
   std::string title;
-  std::vector<std::string> row_labels;          // one per row (run labels)
-  std::vector<std::vector<PictureCell>> rows;   // rows may differ in length
+  std::vector<std::string> row_labels;         // one per row (run labels)
+  std::vector<std::vector<PictureCell>> rows;  // rows may differ in length
 };
 
 // frequencies[row][position][letter], each position summing to 1 (or 0 when
@@ -78,17 +83,21 @@ struct SequenceLogo {
 
 using Figure = std::variant<Plot, PictureGrid, SequenceLogo>;
 
-// The same drawing rendered twice: SVG text and PNG file bytes.
+// The same drawing rendered twice: SVG text and PNG file bytes (8-bit RGB).
 struct Rendered {
   std::string svg, png;
-  int64_t width = 0, height = 0;  // pixels of the PNG (= SVG points)
+  int64_t width = 0, height = 0;  // pixels of the PNG (= the SVG's width="720px")
 };
 
-// Renders `figure`; its size follows its content (a grid grows with its
-// pictures, a plot is 720 x 480). Throws InputError for a figure that cannot
-// be drawn (series with x and y of different lengths, no data at all,
-// pictures of different channel counts are fine).
-Rendered render(const Figure& figure);
+// Renders `figure`; its size follows its content (a plot is 720 x 480, a
+// grid grows with its pictures, a logo with its length and rows). Throws
+// InputError for a figure that cannot be drawn: series with x and y (or
+// y_low, y_high, labels) of different lengths, a plot without a point to
+// draw and without boxes, a grid without pictures or with a picture whose
+// pixels do not match its shape, a logo without positions or with
+// frequencies that do not match its letters or are negative. Pictures of
+// different channel counts and sizes are fine.
+SVDD_API Rendered render(const Figure& figure);
 
 // The numbers behind `figure` as CSV text with a header:
 //   Plot:         series,x,y,y_low,y_high,label   then for boxes
@@ -97,15 +106,20 @@ Rendered render(const Figure& figure);
 //                 then the box table)
 //   PictureGrid:  row,column,caption
 //   SequenceLogo: row,position,letter,frequency
-std::string figure_csv(const Figure& figure);
+// Numbers as %.9g, non-finite ones as empty cells; `series` and `row` are
+// names (series name, row label); x and box are as plotted (category
+// indices from 0), column and position count from 1 as the figure shows
+// them. Throws InputError for a Plot whose series lengths differ.
+SVDD_API std::string figure_csv(const Figure& figure);
 
 // The number of series a figure shows: a Plot's series plus one for its
 // boxes (when it has any), a grid's or logo's rows.
-size_t series_count(const Figure& figure);
+SVDD_API size_t series_count(const Figure& figure);
 
-// Writes dir/stem.svg, dir/stem.png and dir/stem.csv (each atomically);
-// throws RuntimeFailure when a file cannot be written.
-void write_figure(const std::filesystem::path& dir, const std::string& stem,
-                  const Figure& figure);
+// Writes dir/stem.svg, dir/stem.png and dir/stem.csv (each atomically) in
+// the existing folder `dir`; throws InputError as render does (before any
+// file is written) and RuntimeFailure when a file cannot be written.
+SVDD_API void write_figure(const std::filesystem::path& dir, const std::string& stem,
+                           const Figure& figure);
 
 }  // namespace svdd::report
