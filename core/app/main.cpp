@@ -16,6 +16,7 @@
 #include "svdd/plugin.hpp"
 #include "svdd/plugins/plugin_loader.hpp"
 #include "svdd/registry.hpp"
+#include "svdd/run/report.hpp"
 #include "svdd/run/runner.hpp"
 #include "svdd/run/score.hpp"
 #include "svdd/trainer.hpp"
@@ -31,7 +32,8 @@ Usage:
   svdd run FILE.toml [--out DIR] [--set key.path=value ...] [--no-progress]
       Run every method of an experiment file and write DIR (default
       runs/<experiment name>): config.toml, samples.csv, batches.csv,
-      summary.csv, summary.md, run.log.
+      summary.csv, summary.md, run.log, and the report
+      (report.html, figures/, table1.md; see svdd report).
   svdd run --resume DIR
       Continue an interrupted run without redoing its finished batches.
   svdd train FILE.toml [--out CHECKPOINT] [--set key.path=value ...]
@@ -56,6 +58,15 @@ Usage:
       file whose --column holds them (e.g. a run's samples.csv with
       --column sample --group run). A design the domain cannot encode is
       reported with its line and scored as invalid.
+  svdd report DIR [DIR ...] [--out OUT]
+      Write a report of run folders without rerunning them: OUT/report.html
+      (one self-contained page), OUT/figures/*.svg|png|csv (reward
+      distributions, reward against compute with best-of-N, sweep curves,
+      diversity and naturalness against reward, per-step diagnostics,
+      pictures of the best samples, sequence logos, k-mer spectra) and
+      OUT/table1.md|csv (one block per folder; the seed paper's figures
+      where [report] paper_table names a task). OUT defaults to DIR for one
+      folder. svdd run writes the same into every run folder.
   svdd list
       Plugins, components and each component's parameters with defaults
       and the rules their values must follow.
@@ -195,6 +206,28 @@ int score_command(const std::vector<std::string>& args) {
   return 0;
 }
 
+int report_command(const std::vector<std::string>& args) {
+  std::vector<std::filesystem::path> dirs;
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--out" || args[i].rfind("--out=", 0) == 0) {
+      if (args[i] == "--out") {
+        if (i + 1 >= args.size()) throw svdd::InputError("--out needs a value");
+        out = args[++i];
+      } else {
+        out = args[i].substr(6);
+      }
+    } else if (args[i].rfind("--", 0) == 0) {
+      throw svdd::InputError(fmt::format("unknown option {} (see svdd help)", args[i]));
+    } else {
+      dirs.emplace_back(args[i]);
+    }
+  }
+  Loaded loaded = load_components();
+  svdd::report_folders(dirs, out, loaded.registry);
+  return 0;
+}
+
 int list_command() {
   Loaded loaded = load_components();
   fmt::print("svdd {} (libtorch {}, plugin API {})\n\nPlugins:\n", svdd::version(),
@@ -247,6 +280,7 @@ int main(int argc, char** argv) {
     if (args[0] == "run") return run_command({args.begin() + 1, args.end()});
     if (args[0] == "train") return train_command({args.begin() + 1, args.end()});
     if (args[0] == "score") return score_command({args.begin() + 1, args.end()});
+    if (args[0] == "report") return report_command({args.begin() + 1, args.end()});
     if (args[0] == "list") return list_command();
     throw svdd::InputError(fmt::format("unknown command '{}' (see svdd help)", args[0]));
   } catch (const svdd::Stopped& e) {

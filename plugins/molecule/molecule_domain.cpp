@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "molecule_data.hpp"
+#include "molecule_depiction.hpp"
 #include "selfies.hpp"
 #include "svdd/error.hpp"
 #include "tanimoto.hpp"
@@ -69,6 +70,8 @@ Domain selfies_domain(const SelfiesDomainCard& card) {
     }
     return {table.tokens[0].clone(), ""};
   };
+  // Samples decode to SMILES: drawn by RDKit for the sample grid and reports.
+  domain.picture = depict_smiles;
   domain.distance = [card](const at::Tensor& a, const at::Tensor& b) {
     return tanimoto_distances(decode_selfies_rows(a, card), decode_selfies_rows(b, card));
   };

@@ -120,6 +120,22 @@ class KmerCorrelation final : public SampleSetMetric {
     return pearson(kmer_frequencies(decoded, letters_, k_), reference_);
   }
 
+  std::optional<Spectrum> spectrum(const std::vector<std::string>& decoded) override {
+    if (decoded.empty()) return std::nullopt;
+    const at::Tensor samples = kmer_frequencies(decoded, letters_, k_).contiguous();
+    const at::Tensor reference = reference_.to(at::kDouble).contiguous();
+    Spectrum s;
+    s.what = fmt::format("{}-mer frequency", k_);
+    for (int64_t code = 0; code < samples.numel(); ++code) {
+      std::string kmer(static_cast<size_t>(k_), ' ');
+      for (int64_t j = k_ - 1, c = code; j >= 0; --j, c /= 4) kmer[j] = letters_[c % 4];
+      s.keys.push_back(kmer);
+      s.samples.push_back(samples.data_ptr<double>()[code]);
+      s.reference.push_back(reference.data_ptr<double>()[code]);
+    }
+    return s;
+  }
+
  private:
   at::Tensor reference_;
   std::string letters_;

@@ -17,7 +17,7 @@
 // registry call changes: 2 added Domain::encoder, BuildContext::make_domain
 // and Registry::add_domain; 3 added ComponentKind::value_network (value
 // architectures) and BuildContext::registry.
-#define SVDD_PLUGIN_API_VERSION 3
+#define SVDD_PLUGIN_API_VERSION 4
 
 #define SVDD_STRINGIFY_IMPL(x) #x
 #define SVDD_STRINGIFY(x) SVDD_STRINGIFY_IMPL(x)

@@ -24,6 +24,9 @@ ExactDistribution::~ExactDistribution() = default;
 DiffusionModel::~DiffusionModel() = default;
 RewardOracle::~RewardOracle() = default;
 SampleSetMetric::~SampleSetMetric() = default;
+std::optional<Spectrum> SampleSetMetric::spectrum(const std::vector<std::string>&) {
+  return std::nullopt;
+}
 ValueEstimator::~ValueEstimator() = default;
 DecodeContext::~DecodeContext() = default;
 Method::~Method() = default;

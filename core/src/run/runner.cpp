@@ -208,6 +208,7 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
     std::string kept = "the finished batches are kept";
     try {
       summarise(files, runs, eval_names);
+      write_run_report(files, runs, experiment.settings.name, experiment.report);
       kept = fmt::format(
           "{} finished batches are kept in {} (summary of them written); continue with `svdd run "
           "--resume {}`",
@@ -223,6 +224,7 @@ void run_experiment(const Experiment& experiment, const Registry& registry,
   }
   out.close();
   fmt::print("{}\n", summarise(files, runs, eval_names));
+  fmt::print("{}\n", write_run_report(files, runs, experiment.settings.name, experiment.report));
   logger("run")->info("results in {}", dir.string());
 }
 

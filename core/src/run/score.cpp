@@ -288,6 +288,7 @@ void score_designs(const Experiment& experiment, const Registry& registry,
   samples.close();
   batches.close();
   fmt::print("{}\n", summarise(files, rows, eval_names));
+  fmt::print("{}\n", write_run_report(files, rows, experiment.settings.name, experiment.report));
   logger("run")->info("results in {}", files.dir.string());
 }
 

@@ -14,9 +14,11 @@
 #include <set>
 
 #include "io/file_writing.hpp"
+#include "report/report.hpp"
 #include "run/sample_grid.hpp"
 #include "svdd/error.hpp"
 #include "svdd/io/csv.hpp"
+#include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 
 namespace svdd {
@@ -475,6 +477,31 @@ std::string summarise(const OutputFiles& files, const PreparedRuns& runs,
   std::string notes;
   for (const auto& note : distance_notes) notes += note;
   return write_summary(files.dir, rows, sections, notes + kCostNotes);
+}
+
+std::string write_run_report(const OutputFiles& files, const PreparedRuns& runs,
+                             const std::string& experiment, const ReportSettings& settings) {
+  try {
+    ReportSource source{files.dir, experiment, settings, nullptr, {}};
+    if (!runs.empty()) {
+      source.domain = &runs.front()->model->domain();
+      for (const auto& [name, metric] : runs.front()->metrics) {
+        source.metrics.emplace_back(name, metric.get());
+      }
+    }
+    const ReportFiles report = write_report({source}, files.dir);
+    for (const auto& note : report.notes) logger("run")->info("report: {}", note);
+    write_table1({source}, files.dir,
+                 runs.empty() ? default_data_dir() : runs.front()->plan->settings.data_dir);
+    return fmt::format(
+        "Full table: {0}/summary.md (summary.csv); report: {0}/report.html ({1} "
+        "figures), table1.md",
+        files.dir.string(), report.figures);
+  } catch (const std::exception& e) {
+    logger("run")->warn("no report written: {}", error_message(e));
+    return fmt::format("Full table: {}/summary.md (summary.csv); no report: {}", files.dir.string(),
+                       error_message(e));
+  }
 }
 
 }  // namespace svdd

@@ -57,4 +57,12 @@ std::string compute_matched_section(const std::vector<RunResults>& runs,
 std::string summarise(const OutputFiles& files, const PreparedRuns& runs,
                       const std::vector<std::string>& eval_names);
 
+// Writes report.html, figures/ and table1.md/csv into the run folder (see
+// report/report.hpp) from its files and the first run's domain and
+// metrics. Never throws: a report that cannot be written is a warning, the
+// results stay as they are. Returns a line saying where they are (or why
+// there is no report).
+std::string write_run_report(const OutputFiles& files, const PreparedRuns& runs,
+                             const std::string& experiment, const ReportSettings& settings);
+
 }  // namespace svdd
