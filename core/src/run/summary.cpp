@@ -197,14 +197,17 @@ std::string with_interval(double x, const Interval& ci) {
   return fmt::format("{:.4g} [{:.4g}, {:.4g}]", x, ci.low, ci.high);
 }
 
-// The few columns a person reads at the end of a run; under seeds, the
-// pooled rows with the sd of the median over seeds.
+// The few columns a person reads at the end of a run (toys: the distance to
+// the exact target too); under seeds, the pooled rows with the sd of the
+// median over seeds.
 std::string short_table(const std::vector<RunResults>& runs, const Columns& columns) {
   std::vector<std::string> header{"run", "reward median [95% CI]"};
   if (columns.has_seeds) header.push_back("sd over seeds");
   header.push_back("top-10%");
   if (!columns.eval_names.empty()) header.push_back(columns.eval_names.front() + " median");
-  for (const char* h : {"diversity", "rows/sample", "time s"}) header.push_back(h);
+  header.push_back("diversity");
+  if (columns.has_target) header.push_back("to target");
+  for (const char* h : {"rows/sample", "time s"}) header.push_back(h);
   std::vector<std::vector<std::string>> rows;
   for (const auto& run : runs) {
     if (columns.has_seeds && run.pooled_seeds == 0) continue;
@@ -221,6 +224,9 @@ std::string short_table(const std::vector<RunResults>& runs, const Columns& colu
       row.push_back(eval ? fmt::format("{:.4g}", median(eval->second)) : "");
     }
     row.push_back(run.diversity ? fmt::format("{:.3g}", *run.diversity) : "");
+    if (columns.has_target) {
+      row.push_back(run.target_distance ? fmt::format("{:.3g}", *run.target_distance) : "");
+    }
     row.push_back(run.rewards.empty() ? ""
                                       : fmt::format("{:.0f}", double(run.cost.denoiser_rows) /
                                                                   double(run.rewards.size())));
