@@ -166,34 +166,27 @@ Specs specs_of(const toml::table& root, const std::string& method, const ConfigO
   return specs;
 }
 
-ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& top) {
+// A top-level table of settings (`key`: "experiment", "report") read into
+// T; its defaults when the file has none.
+template <class T>
+T read_top_table(const toml::table& root, const ConfigOrigin& top, const std::string& key,
+                 T settings) {
   toml::table table;
-  if (const toml::node* node = root.get("experiment")) {
+  if (const toml::node* node = root.get(key)) {
     if (!node->is_table()) {
-      throw InputError(
-          fmt::format("{}: 'experiment' must be a table", top.sources->locate("experiment")));
+      throw InputError(fmt::format("{}: '{}' must be a table", top.sources->locate(key), key));
     }
     table = *node->as_table();
   }
-  auto config = make_component_config(table, ConfigOrigin{top.sources, "experiment", top.base_dir});
-  ExperimentSettings settings;
-  settings.data_dir = default_data_dir();
+  auto config = make_component_config(table, ConfigOrigin{top.sources, key, top.base_dir});
   config->read([&](ParamVisitor& v) { settings.visit(v); });
   return settings;
 }
 
-ReportSettings read_report_settings(const toml::table& root, const ConfigOrigin& top) {
-  toml::table table;
-  if (const toml::node* node = root.get("report")) {
-    if (!node->is_table()) {
-      throw InputError(fmt::format("{}: 'report' must be a table", top.sources->locate("report")));
-    }
-    table = *node->as_table();
-  }
-  auto config = make_component_config(table, ConfigOrigin{top.sources, "report", top.base_dir});
-  ReportSettings report;
-  config->read([&](ParamVisitor& v) { report.visit(v); });
-  return report;
+ExperimentSettings read_settings(const toml::table& root, const ConfigOrigin& top) {
+  ExperimentSettings settings;
+  settings.data_dir = default_data_dir();
+  return read_top_table(root, top, "experiment", std::move(settings));
 }
 
 // Refuses unknown top-level keys and missing or malformed [model],
@@ -326,7 +319,7 @@ Experiment load_experiment(const std::filesystem::path& file,
   Experiment experiment;
   experiment.file = file;
   experiment.settings = read_settings(root, top);
-  experiment.report = read_report_settings(root, top);
+  experiment.report = read_top_table(root, top, "report", ReportSettings{});
   const auto method_names = ordered_names(methods, "methods", sources);
   const auto axes = read_sweep_axes(root, methods, method_names, sources);
   for (const auto& method : method_names) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 
 #include "svdd/error.hpp"
 
@@ -18,6 +19,18 @@ std::string shown_path(const std::filesystem::path& path) {
   if (text.size() <= 160) return text;
   return fmt::format("{}...{} ({} characters)", text.substr(0, 80), text.substr(text.size() - 60),
                      text.size());
+}
+
+void write_file_atomically(const std::filesystem::path& file, const std::string& bytes) {
+  try {
+    write_atomically(file, [&](const std::filesystem::path& tmp) {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), std::streamsize(bytes.size()));
+      finish_writing(out, tmp);
+    });
+  } catch (const std::filesystem::filesystem_error& error) {  // the rename
+    throw RuntimeFailure(fmt::format("cannot write {}: {}", shown_path(file), error.what()));
+  }
 }
 
 void make_output_folder(const std::filesystem::path& dir) {

@@ -24,6 +24,10 @@ void write_atomically(const std::filesystem::path& file, F&& write) {
   }
 }
 
+// Writes `bytes` to `file` atomically (write_atomically); throws
+// RuntimeFailure "cannot write FILE: REASON" when it cannot.
+void write_file_atomically(const std::filesystem::path& file, const std::string& bytes);
+
 // Closes `out` (written to `file`) and throws RuntimeFailure "cannot write
 // FILE: REASON" (the system's reason: "No space left on device") when any
 // write or the close failed.

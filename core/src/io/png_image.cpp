@@ -200,27 +200,6 @@ void check_shape(const PngImage& image) {
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string base64_encode(const std::string& bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t group = uint32_t(uint8_t(bytes[i])) << 16 |
-                           uint32_t(uint8_t(bytes[i + 1])) << 8 | uint8_t(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kBase64Alphabet[(group >> shift) & 63];
-  }
-  const size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t group = uint32_t(uint8_t(bytes[i])) << 16;
-    if (rest == 2) group |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    out += kBase64Alphabet[(group >> 18) & 63];
-    out += kBase64Alphabet[(group >> 12) & 63];
-    out += rest == 2 ? kBase64Alphabet[(group >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // -1 for a character outside the alphabet.
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -258,6 +237,27 @@ std::string base64_decode(std::string_view text) {
 }
 
 }  // namespace
+
+std::string base64_encode(const std::string& bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t group = uint32_t(uint8_t(bytes[i])) << 16 |
+                           uint32_t(uint8_t(bytes[i + 1])) << 8 | uint8_t(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kBase64Alphabet[(group >> shift) & 63];
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t group = uint32_t(uint8_t(bytes[i])) << 16;
+    if (rest == 2) group |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+    out += kBase64Alphabet[(group >> 18) & 63];
+    out += kBase64Alphabet[(group >> 12) & 63];
+    out += rest == 2 ? kBase64Alphabet[(group >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
 
 // ---- public entry points --------------------------------------------------
 

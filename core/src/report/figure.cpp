@@ -1323,18 +1323,6 @@ std::string csv_of(const SequenceLogo& logo) {
   return out;
 }
 
-void write_file(const std::filesystem::path& file, const std::string& bytes) {
-  try {
-    write_atomically(file, [&](const std::filesystem::path& tmp) {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), std::streamsize(bytes.size()));
-      finish_writing(out, tmp);
-    });
-  } catch (const std::filesystem::filesystem_error& error) {  // the rename
-    throw RuntimeFailure(fmt::format("cannot write {}: {}", shown_path(file), error.what()));
-  }
-}
-
 }  // namespace
 
 Rendered render(const Figure& figure) {
@@ -1358,9 +1346,9 @@ void write_figure(const std::filesystem::path& dir, const std::string& stem, con
   // cannot be drawn leaves no files behind.
   const Rendered rendered = render(figure);
   const std::string csv = figure_csv(figure);
-  write_file(dir / (stem + ".svg"), rendered.svg);
-  write_file(dir / (stem + ".png"), rendered.png);
-  write_file(dir / (stem + ".csv"), csv);
+  write_file_atomically(dir / (stem + ".svg"), rendered.svg);
+  write_file_atomically(dir / (stem + ".png"), rendered.png);
+  write_file_atomically(dir / (stem + ".csv"), csv);
 }
 
 }  // namespace svdd::report

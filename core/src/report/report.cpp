@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -92,11 +91,10 @@ struct RunSamples {
 // What a report reads of one folder.
 struct Folder {
   const ReportSource* source = nullptr;
-  std::vector<std::string> summary_header, eval_names, metric_names;
+  std::vector<std::string> eval_names, metric_names;
   std::vector<Row> rows;                      // the rows reported: pooled ones under seeds
   std::map<std::string, RunSamples> samples;  // by reported run label
   std::vector<Row> diagnostics;
-  std::map<std::string, std::string> method_types;  // [methods.<name>] type
   bool pooled = false;
 };
 
@@ -110,7 +108,6 @@ Folder read_folder(const ReportSource& source) {
                     "batch has finished yet)",
                     source.dir.string()));
   }
-  f.summary_header = csv_header(summary);
   const auto all_rows = read_csv(summary);
   f.pooled = std::any_of(all_rows.begin(), all_rows.end(),
                          [](const Row& r) { return !cell(r, "seeds").empty(); });
@@ -120,15 +117,7 @@ Folder read_folder(const ReportSource& source) {
   for (const auto& column : csv_header(source.dir / "samples.csv")) {
     if (column.rfind("eval_", 0) == 0) f.eval_names.push_back(column.substr(5));
   }
-  // Metric columns sit between the evaluation columns and diversity.
-  const auto diversity =
-      std::find(f.summary_header.begin(), f.summary_header.end(), std::string("diversity"));
-  auto first_metric = diversity;
-  while (first_metric != f.summary_header.begin() && (first_metric - 1)->rfind("eval_", 0) != 0 &&
-         *(first_metric - 1) != "reward_mean") {
-    --first_metric;
-  }
-  f.metric_names.assign(first_metric, diversity);
+  for (const auto& [name, metric] : source.metrics) f.metric_names.push_back(name);
   if (std::filesystem::exists(source.dir / "samples.csv")) {
     for (const auto& row : read_csv(source.dir / "samples.csv")) {
       const std::string label = f.pooled ? base_of(cell(row, "run")) : cell(row, "run");
@@ -142,21 +131,6 @@ Folder read_folder(const ReportSource& source) {
   }
   if (std::filesystem::exists(source.dir / "diagnostics.csv")) {
     f.diagnostics = read_csv(source.dir / "diagnostics.csv");
-  }
-  if (std::filesystem::exists(source.dir / "config.toml")) {
-    try {
-      const toml::table config = toml::parse_file((source.dir / "config.toml").string());
-      if (const toml::table* methods = config["methods"].as_table()) {
-        for (auto&& [name, node] : *methods) {
-          if (const toml::table* t = node.as_table()) {
-            f.method_types[std::string(name.str())] = (*t)["type"].value_or(std::string());
-          }
-        }
-      }
-    } catch (const toml::parse_error& e) {
-      throw InputError(fmt::format("svdd report: {}: {}", (source.dir / "config.toml").string(),
-                                   e.description()));
-    }
   }
   return f;
 }
@@ -220,6 +194,24 @@ Box box_of(const std::string& label, std::vector<double> values, double ci_low, 
   return b;
 }
 
+// `text` with every character but letters, digits, '_' and '-' replaced by
+// '_': a file name from a run label, sweep key or experiment name.
+std::string file_name_part(std::string text) {
+  for (char& c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
+  }
+  return text;
+}
+
+// Point labels are drawn only for the methods with several runs: a series
+// whose labels are all empty draws none.
+void drop_empty_labels(std::vector<Series>& series) {
+  for (auto& s : series) {
+    if (std::all_of(s.labels.begin(), s.labels.end(), [](auto& l) { return l.empty(); }))
+      s.labels.clear();
+  }
+}
+
 struct NamedFigure {
   std::string stem, caption;
   Figure figure;
@@ -269,14 +261,11 @@ void compute_figure(const Folder& f, std::vector<NamedFigure>& out) {
     s.labels.push_back(counts.at(cell(row, "method")) > 1 ? cell(row, "run") : "");
     if (std::isfinite(s.x.back())) most_rows = std::max(most_rows, s.x.back());
   });
-  for (auto& s : plot.series) {
-    if (std::all_of(s.labels.begin(), s.labels.end(), [](auto& l) { return l.empty(); }))
-      s.labels.clear();
-  }
+  drop_empty_labels(plot.series);
   std::string curve_note;
   for (const auto& row : f.rows) {
-    auto type = f.method_types.find(cell(row, "method"));
-    if (type == f.method_types.end() || type->second != "pretrained") continue;
+    auto type = f.source->method_types.find(cell(row, "method"));
+    if (type == f.source->method_types.end() || type->second != "pretrained") continue;
     auto it = f.samples.find(cell(row, "run"));
     const double base = rows_per_sample(row);
     if (it == f.samples.end() || !(base > 0)) break;
@@ -382,10 +371,7 @@ void sweep_figures(const Folder& f, std::vector<NamedFigure>& out) {
         }
       }
       for (auto& s : plot.series) sort_by_x(s);
-      std::string stem = (cost ? "sweep_rows_" : "sweep_") + key;
-      for (char& c : stem) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
-      }
+      const std::string stem = file_name_part((cost ? "sweep_rows_" : "sweep_") + key);
       out.push_back({stem,
                      cost ? fmt::format("Denoiser rows per sample against the swept key {}, one "
                                         "line per method: the compute the reward curve costs.",
@@ -415,12 +401,9 @@ void tradeoff_figures(const Folder& f, std::vector<NamedFigure>& out) {
       s.y.push_back(cell_number(row, column));
       s.labels.push_back(counts.at(cell(row, "method")) > 1 ? cell(row, "run") : "");
     });
-    for (auto& s : plot.series) {
-      if (std::all_of(s.labels.begin(), s.labels.end(), [](auto& l) { return l.empty(); }))
-        s.labels.clear();
-    }
-    std::string stem = column + "_vs_reward";
-    out.push_back({stem, fmt::format("{} of every run against its reward median.", name), plot});
+    drop_empty_labels(plot.series);
+    out.push_back({file_name_part(column + "_vs_reward"),
+                   fmt::format("{} of every run against its reward median.", name), plot});
   }
 }
 
@@ -455,10 +438,7 @@ void diagnostic_figures(const Folder& f, std::vector<NamedFigure>& out) {
       }
       plot.series.push_back(std::move(s));
     }
-    std::string stem = "diagnostic_" + name;
-    for (char& c : stem) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
-    }
+    const std::string stem = file_name_part("diagnostic_" + name);
     out.push_back({stem,
                    fmt::format("The methods' per-step report '{}' (diagnostics.csv), averaged "
                                "over batches.",
@@ -575,28 +555,12 @@ void spectrum_figures(const Folder& f, std::vector<NamedFigure>& out) {
     plot.y_label = what + " in the samples";
     plot.series.push_back(
         Series{"equal", Series::Style::line, {0.0, top}, {0.0, top}, {}, {}, {}, true});
-    out.push_back({"spectrum_" + name,
+    out.push_back({file_name_part("spectrum_" + name),
                    fmt::format("{} of each run's samples against the reference data of metric "
                                "'{}' (points on the dashed line: as in the data).",
                                what, name),
                    plot});
   }
-}
-
-std::string base64(const std::string& bytes) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) v |= uint32_t(uint8_t(bytes[i + 2]));
-    out += table[(v >> 18) & 63];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? table[(v >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? table[v & 63] : '=';
-  }
-  return out;
 }
 
 std::string html_escape(const std::string& text) {
@@ -620,14 +584,6 @@ std::string html_escape(const std::string& text) {
     }
   }
   return out;
-}
-
-std::string file_stem(const std::string& experiment, const std::string& figure) {
-  std::string stem = experiment + "_" + figure;
-  for (char& c : stem) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
-  }
-  return stem;
 }
 
 std::string short_number(double x) { return std::isnan(x) ? "" : fmt::format("{:.4g}", x); }
@@ -727,9 +683,8 @@ struct TableRow {
   std::vector<std::string> text;  // overrides the number (paper rows)
 };
 
-}  // namespace
-
-void write_table1(const std::vector<ReportSource>& sources, const std::filesystem::path& out,
+// table1.md and table1.csv of `folders` (see report.hpp).
+void write_table1(const std::vector<Folder>& folders, const std::filesystem::path& out,
                   const std::filesystem::path& data_dir) {
   std::optional<PaperTable> paper;
   const auto paper_file = data_dir / "svdd_paper" / "table1.csv";
@@ -739,8 +694,8 @@ void write_table1(const std::vector<ReportSource>& sources, const std::filesyste
       "reward row are in bold.\n\n";
   std::vector<std::vector<std::string>> csv{
       {"experiment", "metric", "run", "method", "value", "ci95_low", "ci95_high", "paper_value"}};
-  for (const auto& source : sources) {
-    const Folder f = read_folder(source);
+  for (const Folder& f : folders) {
+    const ReportSource& source = *f.source;
     std::vector<std::string> runs, methods;
     for (const auto& row : f.rows) {
       runs.push_back(cell(row, "run"));
@@ -852,25 +807,25 @@ void write_table1(const std::vector<ReportSource>& sources, const std::filesyste
     }
     md += "\n" + provenance;
   }
-  write_atomically(out / "table1.md", [&](const std::filesystem::path& tmp) {
-    std::ofstream file(tmp);
-    file << md;
-    finish_writing(file, tmp);
-  });
-  write_atomically(out / "table1.csv", [&](const std::filesystem::path& tmp) {
-    std::ofstream file(tmp);
-    for (const auto& line : csv) file << csv_line(line) << "\n";
-    finish_writing(file, tmp);
-  });
+  write_file_atomically(out / "table1.md", md);
+  std::string csv_text;
+  for (const auto& line : csv) csv_text += csv_line(line) + "\n";
+  write_file_atomically(out / "table1.csv", csv_text);
 }
 
-ReportFiles write_report(const std::vector<ReportSource>& sources,
-                         const std::filesystem::path& out) {
+}  // namespace
+
+ReportFiles write_report(const std::vector<ReportSource>& sources, const std::filesystem::path& out,
+                         const std::filesystem::path& data_dir) {
   make_output_folder(out / "figures");
+  // Every folder's files are read once, for the figures and table1 alike;
+  // a folder that cannot be read fails before anything is written.
+  std::vector<Folder> folders;
+  for (const auto& source : sources) folders.push_back(read_folder(source));
   ReportFiles files;
   std::string body;
-  for (const auto& source : sources) {
-    const Folder folder = read_folder(source);
+  for (const Folder& folder : folders) {
+    const ReportSource& source = *folder.source;
     std::vector<NamedFigure> figures;
     distribution_figures(folder, figures);
     compute_figure(folder, figures);
@@ -885,7 +840,7 @@ ReportFiles write_report(const std::vector<ReportSource>& sources,
                         folder.pooled ? "; rows pool the seeds of [experiment] seeds" : "");
     body += summary_html(folder);
     for (const auto& named : figures) {
-      const std::string stem = file_stem(source.experiment, named.stem);
+      const std::string stem = file_name_part(source.experiment + "_" + named.stem);
       report::Rendered rendered;
       try {
         rendered = report::render(named.figure);
@@ -900,7 +855,7 @@ ReportFiles write_report(const std::vector<ReportSource>& sources,
           "<figcaption>{3} <a href=\"figures/{0}.svg\">SVG</a> · <a "
           "href=\"figures/{0}.png\">PNG</a>"
           " · <a href=\"figures/{0}.csv\">data</a></figcaption></figure>\n",
-          stem, rendered.width, base64(rendered.svg), html_escape(named.caption));
+          stem, rendered.width, base64_encode(rendered.svg), html_escape(named.caption));
     }
   }
   std::string notes;
@@ -912,11 +867,8 @@ ReportFiles write_report(const std::vector<ReportSource>& sources,
       "{}{}{}</body></html>\n",
       kStyle, kBootstrapResamples, body,
       notes.empty() ? "" : "<h2>Figures left out</h2><ul>" + notes + "</ul>\n", kLoadCheck);
-  write_atomically(out / "report.html", [&](const std::filesystem::path& tmp) {
-    std::ofstream file(tmp);
-    file << html;
-    finish_writing(file, tmp);
-  });
+  write_file_atomically(out / "report.html", html);
+  write_table1(folders, out, data_dir);
   return files;
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,13 +25,15 @@
 namespace svdd {
 
 // One run folder to report on, with what only its components know: how its
-// domain draws samples (null: no pictures) and its set metrics (spectra).
+// domain draws samples (null: no pictures), its set metrics (their names and
+// spectra) and its methods' types (which run is pretrained).
 struct ReportSource {
   std::filesystem::path dir;
   std::string experiment;  // its [experiment] name
   ReportSettings settings;
   const Domain* domain = nullptr;
-  std::vector<std::pair<std::string, SampleSetMetric*>> metrics;
+  std::vector<std::pair<std::string, SampleSetMetric*>> metrics;  // [metrics.<name>]
+  std::map<std::string, std::string> method_types;                // [methods.<name>] -> its type
 };
 
 struct ReportFiles {
@@ -38,17 +41,13 @@ struct ReportFiles {
   std::vector<std::string> notes;  // figures left out and why
 };
 
-// Writes out/report.html and out/figures/ for `sources` (out is created).
-// A figure that cannot be drawn (no finished sample yet, one value only) is
-// left out with a note, never an error; unreadable folder files throw
-// InputError naming the file.
-ReportFiles write_report(const std::vector<ReportSource>& sources,
-                         const std::filesystem::path& out);
-
-// Writes out/table1.md and out/table1.csv; paper figures come from
-// `data_dir`/svdd_paper/table1.csv (InputError when a source names a paper
-// task that file does not hold, or the file is missing).
-void write_table1(const std::vector<ReportSource>& sources, const std::filesystem::path& out,
-                  const std::filesystem::path& data_dir);
+// Writes out/report.html, out/figures/ and out/table1.md / table1.csv for
+// `sources` (out is created). A figure that cannot be drawn (no finished
+// sample yet, one value only) is left out with a note, never an error;
+// unreadable folder files throw InputError naming the file. Paper figures
+// come from `data_dir`/svdd_paper/table1.csv (InputError when a source
+// names a paper task that file does not hold, or the file is missing).
+ReportFiles write_report(const std::vector<ReportSource>& sources, const std::filesystem::path& out,
+                         const std::filesystem::path& data_dir);
 
 }  // namespace svdd

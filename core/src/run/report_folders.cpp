@@ -41,7 +41,8 @@ void report_folders(const std::vector<std::filesystem::path>& dirs, std::filesys
     build.data_dir = plan.settings.data_dir;
     build.registry = &registry;
     data_dir = plan.settings.data_dir;
-    ReportSource source{dir, experiment.settings.name, experiment.report, nullptr, {}};
+    ReportSource source{dir, experiment.settings.name, experiment.report, nullptr, {}, {}};
+    for (const auto& run : experiment.runs) source.method_types[run.method] = run.method_spec.type;
     models.push_back(registry.make<ComponentKind::model>(plan.model, build));
     source.domain = &models.back()->domain();
     for (const auto& [name, spec] : plan.metrics) {
@@ -50,9 +51,8 @@ void report_folders(const std::vector<std::filesystem::path>& dirs, std::filesys
     }
     sources.push_back(std::move(source));
   }
-  const ReportFiles files = write_report(sources, out);
+  const ReportFiles files = write_report(sources, out, data_dir);
   for (const auto& note : files.notes) logger("run")->info("report: {}", note);
-  write_table1(sources, out, data_dir);
   fmt::print("report: {}/report.html ({} figures from {} folders), {}/table1.md\n", out.string(),
              files.figures, sources.size(), out.string());
 }

@@ -122,10 +122,12 @@ std::map<std::string, double> seed_figures_of(const RunResults& run) {
   return figures;
 }
 
-std::vector<std::string> summary_row(const RunResults& run, const Columns& columns) {
+// One row of summary.csv; `q`: the run's reward quantiles (computed once
+// for this row and the short table: each is 2,000 resamples).
+std::vector<std::string> summary_row(const RunResults& run, const Columns& columns,
+                                     const Quantiles& q) {
   const auto& r = run.rewards;
   const double mean = r.empty() ? std::nan("") : mean_sd(r).mean;
-  const Quantiles q = quantiles_of(r, run.bootstrap_seed);
   std::vector<std::string> cells = {run.method,
                                     run.run,
                                     fmt::format("{}", r.size()),
@@ -200,7 +202,8 @@ std::string with_interval(double x, const Interval& ci) {
 // The few columns a person reads at the end of a run (toys: the distance to
 // the exact target too); under seeds, the pooled rows with the sd of the
 // median over seeds.
-std::string short_table(const std::vector<RunResults>& runs, const Columns& columns) {
+std::string short_table(const std::vector<RunResults>& runs, const Columns& columns,
+                        const std::vector<Quantiles>& reward_quantiles) {
   std::vector<std::string> header{"run", "reward median [95% CI]"};
   if (columns.has_seeds) header.push_back("sd over seeds");
   header.push_back("top-10%");
@@ -209,9 +212,10 @@ std::string short_table(const std::vector<RunResults>& runs, const Columns& colu
   if (columns.has_target) header.push_back("to target");
   for (const char* h : {"rows/sample", "time s"}) header.push_back(h);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& run : runs) {
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunResults& run = runs[i];
     if (columns.has_seeds && run.pooled_seeds == 0) continue;
-    const Quantiles q = quantiles_of(run.rewards, run.bootstrap_seed);
+    const Quantiles& q = reward_quantiles[i];
     std::vector<std::string> row{run.run, with_interval(q.median, q.median_ci)};
     if (columns.has_seeds) {
       const auto* stats = find_named(run.over_seeds, "reward_median");
@@ -241,15 +245,19 @@ std::string short_table(const std::vector<RunResults>& runs, const Columns& colu
 std::string write_summary(const std::filesystem::path& dir, const std::vector<RunResults>& runs,
                           const std::string& sections, const std::string& notes) {
   const Columns columns = summary_columns(runs);
+  std::vector<Quantiles> reward_quantiles;
   std::vector<std::vector<std::string>> rows;
-  for (const auto& run : runs) rows.push_back(summary_row(run, columns));
+  for (const auto& run : runs) {
+    reward_quantiles.push_back(quantiles_of(run.rewards, run.bootstrap_seed));
+    rows.push_back(summary_row(run, columns, reward_quantiles.back()));
+  }
 
   std::ofstream csv(dir / "summary.csv");
   csv << csv_line(columns.header) << "\n";
   for (const auto& row : rows) csv << csv_line(row) << "\n";
   finish_writing(csv, dir / "summary.csv");
 
-  const std::string short_view = short_table(runs, columns);
+  const std::string short_view = short_table(runs, columns, reward_quantiles);
   std::ofstream md(dir / "summary.md");
   md << "# Summary\n\n"
      << short_view << "\n## All columns\n\n"
@@ -488,17 +496,19 @@ std::string summarise(const OutputFiles& files, const PreparedRuns& runs,
 std::string write_run_report(const OutputFiles& files, const PreparedRuns& runs,
                              const std::string& experiment, const ReportSettings& settings) {
   try {
-    ReportSource source{files.dir, experiment, settings, nullptr, {}};
+    ReportSource source{files.dir, experiment, settings, nullptr, {}, {}};
+    for (const auto& run : runs)
+      source.method_types[run->plan->method] = run->plan->method_spec.type;
     if (!runs.empty()) {
       source.domain = &runs.front()->model->domain();
       for (const auto& [name, metric] : runs.front()->metrics) {
         source.metrics.emplace_back(name, metric.get());
       }
     }
-    const ReportFiles report = write_report({source}, files.dir);
+    const ReportFiles report =
+        write_report({source}, files.dir,
+                     runs.empty() ? default_data_dir() : runs.front()->plan->settings.data_dir);
     for (const auto& note : report.notes) logger("run")->info("report: {}", note);
-    write_table1({source}, files.dir,
-                 runs.empty() ? default_data_dir() : runs.front()->plan->settings.data_dir);
     return fmt::format(
         "Full table: {0}/summary.md (summary.csv); report: {0}/report.html ({1} "
         "figures), table1.md",

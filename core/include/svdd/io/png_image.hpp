@@ -28,6 +28,9 @@ SVDD_API PngImage decode_png(const std::string& bytes, const std::string& what =
 SVDD_API void write_png(const std::filesystem::path& file, const PngImage& image);
 SVDD_API PngImage read_png(const std::filesystem::path& file);
 
+// Base64 of `bytes` (RFC 4648, standard alphabet, padded), as data URIs hold.
+SVDD_API std::string base64_encode(const std::string& bytes);
+
 // "data:image/png;base64,<base64 of encode_png(image)>".
 SVDD_API std::string png_data_uri(const PngImage& image);
 SVDD_API bool is_png_data_uri(const std::string& text);
