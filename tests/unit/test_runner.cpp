@@ -139,8 +139,8 @@ TEST_CASE("a run writes every output file with the documented columns", "[unit][
   REQUIRE(summary.size() == 3);
   for (const char* column :
        {"method", "samples", "reward_median", "reward_q25", "reward_q75", "reward_mean",
-        "reward_median_ci95_low", "reward_median_ci95_high", "reward_top10", "reward_top10_ci95_low",
-        "reward_top10_ci95_high", "denoiser_rows", "reward_calls",
+        "reward_median_ci95_low", "reward_median_ci95_high", "reward_top10",
+        "reward_top10_ci95_low", "reward_top10_ci95_high", "denoiser_rows", "reward_calls",
         "value_calls", "wall_seconds", "eval_token_b_median", "target_distance"}) {
     INFO(column);
     CHECK(summary[0].count(column) == 1);
