@@ -17,6 +17,7 @@
 #include "svdd/training/value_network.hpp"
 #include "svdd/training/value_training.hpp"
 #include "toy_fixture.hpp"
+#include "training/value_rollouts.hpp"
 
 using Catch::Matchers::Contains;
 using svdd::test::TempDir;
@@ -259,6 +260,65 @@ TEST_CASE("the learned value tracks the exact E[r | x_t] on fresh rollouts", "[l
   CHECK(correlation > 0.93);
   CHECK(correlation > pm_correlation + 0.1);
   CHECK(rmse < 0.05);  // measured 0.034; rewards are shares of 4 positions
+}
+
+// Soft-value labels (label_rollouts = K): a state's label is the mean reward
+// of K rollouts from it, so its squared distance from the exact E[r | x_t]
+// is Var(r | x_t) / K, a K-th of one rollout's (the label noise every
+// network's fit suffers from); at alpha > 0 the label is the soft value
+// alpha * log mean exp(r / alpha) of the same K rewards, never below their
+// mean (Jensen).
+TEST_CASE("soft-value labels from K rollouts per state approach E[r | x_t] as 1/K", "[learned]") {
+  OneThread one_thread;
+  ToyFixture toy(run_file("[methods.pretrained]\ntype = \"pretrained\"\n"));
+  c10::InferenceMode guard;
+  const svdd::Rollouts rollouts =
+      svdd::roll_out(toy.model(), toy.reward(), {400, 100, 4}, /*seed=*/5);
+  REQUIRE(rollouts.labels.size(0) == 400 * 4);
+  CHECK(rollouts.labels.equal(rollouts.rewards.index_select(0, rollouts.rollout)));
+  const auto& exact = *toy.model().exact();
+  const at::Tensor point_rewards =
+      toy.reward().score(svdd::Samples(exact.quadrature().points, toy.model().domain()));
+  // E[r | x_t] of every state: the toy's posterior over x_0 given x_t.
+  at::Tensor expected = at::empty({rollouts.labels.size(0)}, at::kDouble);
+  for (int t = 1; t <= kSteps; ++t) {
+    const at::Tensor rows = rollouts.steps.eq(t).nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    expected.index_copy_(0, rows,
+                         exact.posterior(rollouts.states.index_select(0, rows), t)
+                             .matmul(point_rewards.to(at::kDouble)));
+  }
+  const at::Tensor all_rows = at::arange(rollouts.labels.size(0), at::kLong);
+  auto labelled = [&](int64_t k, double alpha) {
+    svdd::Rollouts r = rollouts;
+    r.labels = rollouts.labels.clone();
+    svdd::label_with_continuations(toy.model(), toy.reward(), r, all_rows, {k, alpha, 256, "cpu"},
+                                   /*seed=*/5);
+    return r.labels;
+  };
+  auto mse = [&](const at::Tensor& labels) {
+    return (labels - expected).pow(2).mean().item<double>();
+  };
+  const double one = mse(rollouts.labels);
+  const at::Tensor mean9 = labelled(9, 0.0);
+  const double nine = mse(mean9);
+  INFO("MSE to E[r | x_t]: one rollout " << one << ", nine " << nine << " (ratio " << nine / one
+                                         << ", expected 1/9)");
+  // Over 1,600 states the ratio's estimate is within about 15% of 1/9.
+  CHECK(nine / one > 0.7 / 9);
+  CHECK(nine / one < 1.4 / 9);
+  // Held-out rows are left alone: only `rows` are relabelled.
+  svdd::Rollouts half = rollouts;
+  half.labels = rollouts.labels.clone();
+  const at::Tensor first_half = all_rows.slice(0, 0, 800);
+  svdd::label_with_continuations(toy.model(), toy.reward(), half, first_half, {3, 0.0, 256, "cpu"},
+                                 5);
+  CHECK(half.labels.slice(0, 800).equal(rollouts.labels.slice(0, 800)));
+  CHECK_FALSE(half.labels.slice(0, 0, 800).equal(rollouts.labels.slice(0, 0, 800)));
+  // alpha > 0: the soft value of the same nine rewards, at least their mean.
+  const at::Tensor soft9 = labelled(9, 0.5);
+  CHECK((soft9 - mean9).min().item<double>() >= -1e-12);
+  CHECK((soft9 - mean9).max().item<double>() > 0.01);
 }
 
 TEST_CASE("SVDD with the learned value raises the reward over pretrained", "[learned]") {

@@ -49,7 +49,57 @@ Rollouts roll_out(DiffusionModel& model, RewardOracle& reward, const RolloutPlan
     logger("train")->info("rollouts {}/{}: mean reward {:.4g} ({:.1f} s)", first + n, p.rollouts,
                           rewards.back().mean().item<double>(), seconds);
   }
-  return {torch::cat(states), torch::cat(step_ids), torch::cat(rollout_ids), torch::cat(rewards)};
+  Rollouts out{
+      torch::cat(states), torch::cat(step_ids), torch::cat(rollout_ids), torch::cat(rewards), {}};
+  out.labels = out.rewards.index_select(0, out.rollout);
+  return out;
+}
+
+void label_with_continuations(DiffusionModel& model, RewardOracle& reward, Rollouts& r,
+                              const at::Tensor& rows, const LabelPlan& plan, int64_t seed) {
+  if (plan.rollouts <= 1 || rows.numel() == 0) return;
+  torch::NoGradGuard no_grad;
+  const int64_t extra = plan.rollouts - 1;
+  const auto start = std::chrono::steady_clock::now();
+  const torch::Tensor row_steps = r.steps.index_select(0, rows);
+  int64_t labelled = 0;
+  for (int t = model.num_steps(); t >= 1; --t) {
+    const torch::Tensor at_t = rows.index_select(0, row_steps.eq(t).nonzero().squeeze(1));
+    if (at_t.numel() == 0) continue;
+    // Row i * extra + k is the k-th continuation of state at_t[i].
+    const torch::Tensor source = at_t.repeat_interleave(extra);
+    std::vector<torch::Tensor> rewards;
+    for (int64_t first = 0, chunk = 0; first < source.numel(); first += plan.batch_size, ++chunk) {
+      if (const int signal = stop_requested()) {
+        throw Stopped(signal,
+                      fmt::format("stopped by {} while labelling states: nothing is kept yet",
+                                  signal_name(signal)));
+      }
+      const int64_t n = std::min(plan.batch_size, source.numel() - first);
+      at::Generator generator = stream_generator(seed, fmt::format("labels/{}", t), chunk);
+      torch::Tensor x = r.states.index_select(0, source.slice(0, first, first + n))
+                            .to(torch::Device(plan.device));
+      for (int s = t; s >= 1; --s) x = model.transition(x, s)->sample(1, generator);
+      rewards.push_back(reward.score(Samples(x, model.domain())).to(torch::kCPU, torch::kDouble));
+    }
+    // [n, K]: the state's own rollout's reward, then its continuations'.
+    const torch::Tensor all = torch::cat(
+        {r.labels.index_select(0, at_t).unsqueeze(1), torch::cat(rewards).view({-1, extra})}, 1);
+    const torch::Tensor label = plan.alpha > 0
+                                    ? plan.alpha * (torch::logsumexp(all / plan.alpha, 1) -
+                                                    std::log(static_cast<double>(plan.rollouts)))
+                                    : all.mean(1);
+    r.labels.index_copy_(0, at_t, label);
+    // A line per tenth of the states, as the rollouts log per batch.
+    const int64_t tenth_before = labelled * 10 / rows.numel();
+    labelled += at_t.numel();
+    if (labelled * 10 / rows.numel() > tenth_before) {
+      logger("train")->info(
+          "labels: {}/{} states with {} rollouts each (down to step {}, {:.1f} s)", labelled,
+          rows.numel(), plan.rollouts, t,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
 }
 
 void save_rollouts(const Rollouts& r, const std::filesystem::path& file,
@@ -61,6 +111,7 @@ void save_rollouts(const Rollouts& r, const std::filesystem::path& file,
     archive.write("steps", r.steps);
     archive.write("rollout", r.rollout);
     archive.write("rewards", r.rewards);
+    archive.write("labels", r.labels);
     archive.save_to(tmp.string());
   });
 }
@@ -84,23 +135,32 @@ std::optional<Rollouts> load_rollouts(const std::filesystem::path& file,
                           e.what_without_backtrace());
     return std::nullopt;
   }
+  // Files written before labels were saved hold one label per rollout.
+  if (!archive.try_read("labels", r.labels)) r.labels = r.rewards.index_select(0, r.rollout);
   return r;
+}
+
+at::Tensor heldout_rollout_mask(int64_t count, int64_t held_rollouts, int64_t seed) {
+  torch::Tensor order = torch::randperm(count, stream_generator(seed, "split"), torch::kLong);
+  torch::Tensor held = torch::zeros({count}, torch::kBool);
+  held.index_fill_(0, order.slice(0, 0, held_rollouts), true);
+  return held;
 }
 
 std::pair<Split, Split> split_by_rollout(const Rollouts& rollouts, int64_t count,
                                          int64_t held_rollouts, int64_t seed) {
-  torch::Tensor order = torch::randperm(count, stream_generator(seed, "split"), torch::kLong);
-  torch::Tensor held_rollout = torch::zeros({count}, torch::kBool);
-  held_rollout.index_fill_(0, order.slice(0, 0, held_rollouts), true);
-  const torch::Tensor held_state = held_rollout.index_select(0, rollouts.rollout);
-  const torch::Tensor state_reward =
+  const torch::Tensor held_state =
+      heldout_rollout_mask(count, held_rollouts, seed).index_select(0, rollouts.rollout);
+  const torch::Tensor realised =
       rollouts.rewards.index_select(0, rollouts.rollout).to(torch::kFloat);
-  auto split = [&](const torch::Tensor& mask, int64_t rollout_count) {
+  const torch::Tensor labels = rollouts.labels.to(torch::kFloat);
+  auto split = [&](const torch::Tensor& mask, const torch::Tensor& target, int64_t rollout_count) {
     torch::Tensor rows = mask.nonzero().squeeze(1);
     return Split{rollouts.states.index_select(0, rows), rollouts.steps.index_select(0, rows),
-                 state_reward.index_select(0, rows), rollout_count};
+                 target.index_select(0, rows), rollout_count};
   };
-  return {split(held_state.logical_not(), count - held_rollouts), split(held_state, held_rollouts)};
+  return {split(held_state.logical_not(), labels, count - held_rollouts),
+          split(held_state, realised, held_rollouts)};
 }
 
 }  // namespace svdd

@@ -37,6 +37,8 @@ struct ValueTrainingParams {
   int64_t rollouts = 2000;
   int64_t batch_size = 250;
   int64_t states_per_rollout = 0;
+  int64_t label_rollouts = 1;
+  double label_alpha = 0.0;
   int64_t epochs = 20;
   double learning_rate = 1e-3;
   double weight_decay = 0.0;
@@ -62,6 +64,15 @@ struct ValueTrainingParams {
             "states x_t kept per rollout, at steps drawn uniformly without replacement; 0 keeps "
             "all T (bounds memory for large models)");
     v.non_negative("states_per_rollout", states_per_rollout);
+    v.field("label_rollouts", label_rollouts,
+            "K: rollouts per training state; K > 1 continues each state K - 1 more times to x_0 "
+            "and labels it with their soft value (less label noise, (K - 1) * t denoiser rows per "
+            "state at step t); held-out states keep their own rollout's reward");
+    v.at_least("label_rollouts", label_rollouts, 1);
+    v.field("label_alpha", label_alpha,
+            "label_rollouts > 1: 0 labels with the mean reward of the K rollouts (E[r | x_t]); "
+            "alpha > 0 with alpha * log mean exp(r / alpha)");
+    v.non_negative("label_alpha", label_alpha);
     v.field("epochs", epochs, "passes over the training states (may grow on --resume)");
     v.at_least("epochs", epochs, 1);
     v.field("learning_rate", learning_rate, "Adam's learning rate (constant)");
@@ -173,8 +184,9 @@ int64_t heldout_rollouts(const ValueTrainingParams& p, int steps, const TrainCon
 // those of the same model, reward, plan and seed (a resume, or another
 // architecture or fit of the same data), else sampled and saved.
 Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& context,
-                           const std::string& fingerprint, DiffusionModel& model,
-                           RewardOracle& reward, ValueTrainingReport& report) {
+                           const std::string& fingerprint, int64_t held_rollouts,
+                           DiffusionModel& model, RewardOracle& reward,
+                           ValueTrainingReport& report) {
   const auto file = beside(context.checkpoint, ".rollouts.pt");
   if (std::filesystem::exists(file)) {
     if (std::optional<Rollouts> loaded = load_rollouts(file, fingerprint)) {
@@ -189,6 +201,19 @@ Rollouts labelled_rollouts(const ValueTrainingParams& p, const TrainContext& con
   auto checked = counted(reward, model.domain(), cost, context.build.chunk_rows, p.reward.type);
   Rollouts rollouts =
       roll_out(model, *checked, {p.rollouts, p.batch_size, p.states_per_rollout}, context.seed);
+  if (p.label_rollouts > 1) {
+    // Only the training states: the held-out ones measure against the
+    // realised reward.
+    const torch::Tensor training_rows =
+        heldout_rollout_mask(p.rollouts, held_rollouts, context.seed)
+            .index_select(0, rollouts.rollout)
+            .logical_not()
+            .nonzero()
+            .squeeze(1);
+    label_with_continuations(model, *checked, rollouts, training_rows,
+                             {p.label_rollouts, p.label_alpha, p.batch_size, context.build.device},
+                             context.seed);
+  }
   report.rollout_seconds = seconds_since(start);
   save_rollouts(rollouts, file, fingerprint);
   return rollouts;
@@ -361,11 +386,14 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   const TrainingState state = training_state(context, {"epochs"}, components);
   // What the rollouts depend on: not the network or its fit.
   const std::string rollouts_fingerprint =
-      components + fmt::format(
-                       "rollouts = {}\nbatch_size = {}\nstates_per_rollout = {}\nseed = {}\n"
-                       "device = \"{}\"\n",
-                       p.rollouts, p.batch_size, p.states_per_rollout, context.seed,
-                       context.build.device);
+      components +
+      fmt::format(
+          "rollouts = {}\nbatch_size = {}\nstates_per_rollout = {}\nseed = {}\n"
+          "device = \"{}\"\n",
+          p.rollouts, p.batch_size, p.states_per_rollout, context.seed, context.build.device) +
+      (p.label_rollouts > 1
+           ? fmt::format("label_rollouts = {}\nlabel_alpha = {}\n", p.label_rollouts, p.label_alpha)
+           : "");
   check_training_state(state);  // refuses another configuration before any sampling
   if (!context.resume && std::filesystem::exists(context.checkpoint)) {
     logger("train")->warn("replacing {} and its card (continue a training with --resume instead)",
@@ -377,7 +405,7 @@ void train_value(const ValueTrainingParams& p, const TrainContext& context) {
   report.checkpoint = context.checkpoint;
   report.card = card_path(context.checkpoint);
   const Rollouts rollouts =
-      labelled_rollouts(p, context, rollouts_fingerprint, *model, *reward, report);
+      labelled_rollouts(p, context, rollouts_fingerprint, held_rollouts, *model, *reward, report);
   const auto [train, held] = split_by_rollout(rollouts, p.rollouts, held_rollouts, context.seed);
   report.train_rollouts = train.rollouts;
   report.heldout_rollouts = held.rollouts;
