@@ -14,6 +14,7 @@ void register_dps(Registry&);
 void register_classifier_guidance(Registry&);
 void register_rollout_value(Registry&);
 void register_posterior_mean_value(Registry&);
+void register_sampled_x0_value(Registry&);
 void register_exact_value(Registry&);
 void register_learned_value(Registry&);
 void register_value_training(Registry&);
@@ -38,6 +39,7 @@ void register_core_components(Registry& registry) {
   register_classifier_guidance(registry);
   register_rollout_value(registry);
   register_posterior_mean_value(registry);
+  register_sampled_x0_value(registry);
   register_exact_value(registry);
   register_learned_value(registry);
   register_value_training(registry);
