@@ -163,6 +163,31 @@ TEST_CASE("a plot draws its points where their values say", "[figure]") {
   CHECK(bottom_right.mean_y > 0.6 * double(png.height));
 }
 
+// The right axis: its series span the plot on their own scale and leave the
+// left axis as it was; `colour` lets a twin share its curve's colour.
+TEST_CASE("a series on the right axis has its own scale", "[figure]") {
+  Plot plot;
+  plot.series = {series("", {0, 1}, {10, 9}, Series::Style::points),
+                 series("", {8, 9}, {1e3, 1e6}, Series::Style::points)};
+  plot.series[1].right_axis = true;
+  plot.y2_scale = Scale::log;
+  plot.y2_label = "rows";
+  const Picture png = rendered_png(plot);
+  const Where left = find(png, blue), right = find(png, orange);
+  REQUIRE(left.count > 20);
+  REQUIRE(right.count > 20);
+  // The left series spans the left axis (10 near the top), which the right
+  // one's millions would have pressed to the bottom.
+  CHECK(left.mean_x < 0.35 * double(png.width));
+  CHECK(left.min_y < int64_t(0.25 * double(png.height)));
+  // The right one spans the height: 1e3 near the bottom, 1e6 near the top.
+  CHECK(right.mean_x > 0.6 * double(png.width));
+  CHECK(right.min_y < int64_t(0.25 * double(png.height)));
+  CHECK(right.max_y > int64_t(0.75 * double(png.height)));
+  plot.series[1].colour = 0;
+  CHECK(find(rendered_png(plot), orange).count == 0);
+}
+
 TEST_CASE("error bars reach from y_low to y_high", "[figure]") {
   Plot plot;
   plot.series = {series("", {1}, {5}, Series::Style::points)};

@@ -116,12 +116,12 @@ TEST_CASE("a run folder's report: every figure in SVG, PNG and CSV, and a page t
   for (const auto& entry : std::filesystem::directory_iterator(figures)) {
     stems.insert(entry.path().stem().string());
   }
-  // Distributions (reward, token_b), compute, the sweep's two curves,
+  // Distributions (reward, token_b), compute, the sweep (reward, and rows on a right axis),
   // diversity and token_b against reward, SMC's per-step reports, logos.
-  for (const char* stem : {"reported_reward_distribution", "reported_eval_token_b_distribution",
-                           "reported_reward_vs_compute", "reported_sweep_candidates",
-                           "reported_sweep_rows_candidates", "reported_diversity_vs_reward",
-                           "reported_eval_token_b_median_vs_reward", "reported_sequence_logo"}) {
+  for (const char* stem :
+       {"reported_reward_distribution", "reported_eval_token_b_distribution",
+        "reported_reward_vs_compute", "reported_sweep_candidates", "reported_diversity_vs_reward",
+        "reported_eval_token_b_median_vs_reward", "reported_sequence_logo"}) {
     INFO(stem);
     CHECK(stems.count(stem) == 1);
   }
@@ -144,7 +144,10 @@ TEST_CASE("a run folder's report: every figure in SVG, PNG and CSV, and a page t
   CHECK(
       csv_series(figures / "reported_reward_vs_compute.csv") ==
       std::set<std::string>{"pretrained", "svdd_pm", "smc", "best-of-N (from pretrained rewards)"});
-  CHECK(csv_series(figures / "reported_sweep_candidates.csv") == std::set<std::string>{"svdd_pm"});
+  // The sweep: its reward line, and the rows it cost on the right axis.
+  CHECK(csv_series(figures / "reported_sweep_candidates.csv") ==
+        std::set<std::string>{"svdd_pm", "svdd_pm: rows/sample"});
+  CHECK(!std::filesystem::exists(figures / "reported_sweep_rows_candidates.svg"));
   CHECK(csv_series(figures / "reported_reward_distribution.csv").size() == 5);
   CHECK(csv_series(figures / "reported_sequence_logo.csv").size() == 5);
 

@@ -480,15 +480,27 @@ void check_plot(const Plot& plot) {
 
 struct PlotLayout {
   Axis x, y;  // x.from = left, x.to = right, y.from = bottom, y.to = top
+  Axis y2;    // the right axis, for right_axis series (when has_y2)
+  bool has_y2 = false;
   double left = 0, top = 0, right = 0, bottom = 0;
+  double legend_left = 0;  // where the legend's lines start
   bool categorical = false, rotated = false;
   std::string title;
   std::vector<std::pair<size_t, std::string>> legend;  // series index, shown name
   std::string legend_more;                             // "+3 more"
 };
 
-bool drawable(const PlotLayout& layout, double x, double y) {
-  return layout.x.shows(x) && layout.y.shows(y);
+const Axis& y_axis(const PlotLayout& layout, const Series& s) {
+  return s.right_axis ? layout.y2 : layout.y;
+}
+
+bool drawable(const PlotLayout& layout, const Series& s, double x, double y) {
+  return layout.x.shows(x) && y_axis(layout, s).shows(y);
+}
+
+Rgb series_colour(const Plot& plot, size_t i) {
+  const int c = plot.series[i].colour;
+  return cycle_colour(c >= 0 ? size_t(c) : i);
 }
 
 std::string category_label(const Plot& plot, size_t i) {
@@ -502,18 +514,22 @@ void set_plot_ranges(const Plot& plot, PlotLayout& layout) {
   // A categorical axis is linear whatever x_scale says: its values are indices.
   layout.x.scale = layout.categorical ? Scale::linear : plot.x_scale;
   layout.y.scale = plot.y_scale;
-  Extent x, y;
+  layout.y2.scale = plot.y2_scale;
+  Extent x, y, y2;
   size_t points = 0;
   for (const Series& s : plot.series) {
+    const Axis& axis = y_axis(layout, s);
+    Extent& extent = s.right_axis ? y2 : y;
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!drawable(layout, s.x[i], s.y[i])) continue;
+      if (!drawable(layout, s, s.x[i], s.y[i])) continue;
       ++points;
       x.add(s.x[i]);
-      y.add(s.y[i]);
-      if (!s.y_low.empty() && layout.y.shows(s.y_low[i])) y.add(s.y_low[i]);
-      if (!s.y_high.empty() && layout.y.shows(s.y_high[i])) y.add(s.y_high[i]);
+      extent.add(s.y[i]);
+      if (!s.y_low.empty() && axis.shows(s.y_low[i])) extent.add(s.y_low[i]);
+      if (!s.y_high.empty() && axis.shows(s.y_high[i])) extent.add(s.y_high[i]);
     }
   }
+  layout.has_y2 = !y2.empty();
   if (points == 0 && plot.boxes.empty()) {
     throw InputError(fmt::format(
         "{}: no point to draw (every x or y is missing, not finite, or not positive on a log axis)",
@@ -538,6 +554,10 @@ void set_plot_ranges(const Plot& plot, PlotLayout& layout) {
   }
   set_range(layout.y, y);
   set_ticks(layout.y);
+  if (layout.has_y2) {
+    set_range(layout.y2, y2);
+    set_ticks(layout.y2);
+  }
 }
 
 PlotLayout layout_plot(const Plot& plot, cairo_t* cr) {
@@ -565,6 +585,17 @@ PlotLayout layout_plot(const Plot& plot, cairo_t* cr) {
     names = std::max(names, text_width(cr, layout.legend.back().second));
   }
   layout.right = std::round(width - (layout.legend.empty() ? 24 : 18 + 30 + names + 12));
+  layout.legend_left = layout.right + 18;
+  if (layout.has_y2) {
+    // The right axis's ticks and label sit between the plot and the legend.
+    set_font(cr, kTickSize);
+    double y2_ticks = 0;
+    for (const Tick& tick : layout.y2.ticks) {
+      y2_ticks = std::max(y2_ticks, tick_label_width(cr, tick));
+    }
+    layout.right -=
+        std::round(kTickLength + 4 + y2_ticks + (plot.y2_label.empty() ? 0 : kLabelSize + 10));
+  }
 
   // Category labels too long for their slot are turned, and the bottom
   // margin grows to hold them.
@@ -591,8 +622,8 @@ PlotLayout layout_plot(const Plot& plot, cairo_t* cr) {
 
   layout.x.from = layout.left;
   layout.x.to = layout.right;
-  layout.y.from = layout.bottom;
-  layout.y.to = layout.top;
+  layout.y.from = layout.y2.from = layout.bottom;
+  layout.y.to = layout.y2.to = layout.top;
 
   const size_t fits = std::max<size_t>(1, size_t((layout.bottom - layout.top - 8) / 18));
   if (layout.legend.size() > fits) {
@@ -659,11 +690,12 @@ void draw_error_bars(cairo_t* cr, const Series& s, const PlotLayout& layout, Rgb
   set_colour(cr, colour, 0.9);
   cairo_set_line_width(cr, 1.2);
   for (size_t i = 0; i < s.x.size(); ++i) {
-    if (!drawable(layout, s.x[i], s.y[i])) continue;
-    const double px = layout.x.pixel(s.x[i]), py = layout.y.pixel(s.y[i]);
+    if (!drawable(layout, s, s.x[i], s.y[i])) continue;
+    const Axis& y = y_axis(layout, s);
+    const double px = layout.x.pixel(s.x[i]), py = y.pixel(s.y[i]);
     for (const auto* end : {&s.y_low, &s.y_high}) {
-      if (end->empty() || !layout.y.shows((*end)[i])) continue;
-      const double pe = layout.y.pixel((*end)[i]);
+      if (end->empty() || !y.shows((*end)[i])) continue;
+      const double pe = y.pixel((*end)[i]);
       line(cr, px, py, px, pe);
       line(cr, px - 3.5, pe, px + 3.5, pe);
     }
@@ -675,11 +707,11 @@ void draw_error_bars(cairo_t* cr, const Series& s, const PlotLayout& layout, Rgb
 void draw_series_line(cairo_t* cr, const Series& s, const PlotLayout& layout, Rgb colour) {
   bool open = false;
   for (size_t i = 0; i < s.x.size(); ++i) {
-    if (!drawable(layout, s.x[i], s.y[i])) {
+    if (!drawable(layout, s, s.x[i], s.y[i])) {
       open = false;
       continue;
     }
-    const double px = layout.x.pixel(s.x[i]), py = layout.y.pixel(s.y[i]);
+    const double px = layout.x.pixel(s.x[i]), py = y_axis(layout, s).pixel(s.y[i]);
     open ? cairo_line_to(cr, px, py) : cairo_move_to(cr, px, py);
     open = true;
   }
@@ -693,8 +725,8 @@ void draw_point_labels(cairo_t* cr, const Series& s, const PlotLayout& layout) {
   set_font(cr, 9.5);
   set_colour(cr, kSoftInk);
   for (size_t i = 0; i < s.x.size(); ++i) {
-    if (s.labels[i].empty() || !drawable(layout, s.x[i], s.y[i])) continue;
-    const double px = layout.x.pixel(s.x[i]), py = layout.y.pixel(s.y[i]);
+    if (s.labels[i].empty() || !drawable(layout, s, s.x[i], s.y[i])) continue;
+    const double px = layout.x.pixel(s.x[i]), py = y_axis(layout, s).pixel(s.y[i]);
     const double w = text_width(cr, s.labels[i]);
     // Right of the point, or left of it where the plot area ends.
     const bool left = px + 6 + w > layout.right;
@@ -783,6 +815,16 @@ void draw_axes(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
     const double py = std::round(layout.y.pixel(v)) + 0.5;
     line(cr, layout.left - kTickLength * 0.6, py, layout.left, py);
   }
+  if (layout.has_y2) {
+    for (const Tick& tick : layout.y2.ticks) {
+      const double py = std::round(layout.y2.pixel(tick.value)) + 0.5;
+      line(cr, layout.right, py, layout.right + kTickLength, py);
+    }
+    for (double v : layout.y2.minor) {
+      const double py = std::round(layout.y2.pixel(v)) + 0.5;
+      line(cr, layout.right, py, layout.right + kTickLength * 0.6, py);
+    }
+  }
   cairo_stroke(cr);
 
   set_font(cr, kTickSize);
@@ -805,6 +847,14 @@ void draw_axes(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
     draw_tick_label(cr, layout.left - kTickLength - 4, layout.y.pixel(tick.value), tick, 1,
                     Anchor::middle);
   }
+  double y2_ticks = 0;
+  if (layout.has_y2) {
+    for (const Tick& tick : layout.y2.ticks) {
+      draw_tick_label(cr, layout.right + kTickLength + 4, layout.y2.pixel(tick.value), tick, 0,
+                      Anchor::middle);
+      y2_ticks = std::max(y2_ticks, tick_label_width(cr, tick));
+    }
+  }
 
   set_font(cr, kLabelSize);
   set_colour(cr, kInk);
@@ -815,15 +865,23 @@ void draw_axes(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
   cairo_rotate(cr, -std::numbers::pi / 2);
   text_at(cr, 0, 0, elided(cr, plot.y_label, layout.bottom - layout.top), 0.5);
   cairo_restore(cr);
+  if (layout.has_y2 && !plot.y2_label.empty()) {
+    cairo_save(cr);
+    cairo_translate(cr, layout.right + kTickLength + 4 + y2_ticks + 6 + 0.2 * kLabelSize,
+                    (layout.top + layout.bottom) / 2);
+    cairo_rotate(cr, std::numbers::pi / 2);
+    text_at(cr, 0, 0, elided(cr, plot.y2_label, layout.bottom - layout.top), 0.5);
+    cairo_restore(cr);
+  }
 }
 
 void draw_legend(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
-  const double x = layout.right + 18;
+  const double x = layout.legend_left;
   double y = layout.top + 12;
   set_font(cr, kLegendSize);
   for (const auto& [i, name] : layout.legend) {
     const Series& s = plot.series[i];
-    const Rgb colour = cycle_colour(i);
+    const Rgb colour = series_colour(plot, i);
     if (s.style != Series::Style::points) {
       line(cr, x, y, x + 24, y);
       set_series_line(cr, s, colour);
@@ -855,15 +913,16 @@ void draw_plot(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
   }
   for (size_t i = 0; i < plot.series.size(); ++i) {
     const Series& s = plot.series[i];
-    draw_error_bars(cr, s, layout, cycle_colour(i));
-    if (s.style != Series::Style::points) draw_series_line(cr, s, layout, cycle_colour(i));
+    draw_error_bars(cr, s, layout, series_colour(plot, i));
+    if (s.style != Series::Style::points) draw_series_line(cr, s, layout, series_colour(plot, i));
   }
   for (size_t i = 0; i < plot.series.size(); ++i) {
     const Series& s = plot.series[i];
     if (s.style == Series::Style::line) continue;
     for (size_t k = 0; k < s.x.size(); ++k) {
-      if (!drawable(layout, s.x[k], s.y[k])) continue;
-      draw_marker(cr, i, layout.x.pixel(s.x[k]), layout.y.pixel(s.y[k]), cycle_colour(i));
+      if (!drawable(layout, s, s.x[k], s.y[k])) continue;
+      draw_marker(cr, i, layout.x.pixel(s.x[k]), y_axis(layout, s).pixel(s.y[k]),
+                  series_colour(plot, i));
     }
   }
   cairo_restore(cr);

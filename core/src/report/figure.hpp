@@ -37,6 +37,12 @@ struct Series {
   std::vector<double> y_low, y_high;
   std::vector<std::string> labels;  // empty, or a short text drawn beside each point
   bool dashed = false;
+  // Drawn against the plot's second y axis, on the right (Plot::y2_label,
+  // y2_scale), e.g. the compute a reward curve costs.
+  bool right_axis = false;
+  // The colour's index in the cycle; -1 takes the series' own index (so a
+  // right-axis twin can share its curve's colour).
+  int colour = -1;
 };
 
 // One box of a box plot at category index `position`: whiskers, quartiles,
@@ -59,6 +65,10 @@ struct Plot {
   std::vector<std::string> x_categories;
   std::vector<Series> series;
   std::vector<Box> boxes;  // box i sits at category i
+  // The second y axis, on the right, for series with right_axis (shown only
+  // when one has a point to draw; it has no grid lines).
+  std::string y2_label;
+  Scale y2_scale = Scale::linear;
 };
 
 struct PictureCell {
@@ -100,7 +110,8 @@ struct Rendered {
 SVDD_API Rendered render(const Figure& figure);
 
 // The numbers behind `figure` as CSV text with a header:
-//   Plot:         series,x,y,y_low,y_high,label   then for boxes
+//   Plot:         series,x,y,y_low,y_high,label   (y of a right-axis series
+//                 in its own units: its name should say so) then for boxes
 //                 box,label,whisker_low,q25,median,q75,whisker_high,median_low,median_high
 //                 (a Plot with both writes the series table, a blank line,
 //                 then the box table)

@@ -333,54 +333,56 @@ void sweep_figures(const Folder& f, std::vector<NamedFigure>& out) {
       lo = std::min(lo, x);
       hi = std::max(hi, x);
     }
-    // The reward, then what it cost: denoiser rows per sample (the
-    // compute axis of the paper's ablations), over the same runs.
-    for (const bool cost : {false, true}) {
-      Plot plot;
-      plot.title = fmt::format("{}: {} against {}", f.source->experiment,
-                               cost ? "denoiser rows per sample" : "reward median", key);
-      plot.x_label = key;
-      plot.y_label = cost ? "denoiser rows per sample" : "reward median (95% CI)";
-      if (!numeric) plot.x_categories.assign(distinct[key].begin(), distinct[key].end());
-      if (numeric && positive && hi / lo >= 20) plot.x_scale = Scale::log;
-      std::map<std::string, size_t> line_of;
-      for (const auto& row : f.rows) {
-        const auto values = sweep_values(cell(row, "run"));
-        auto own =
-            std::find_if(values.begin(), values.end(), [&](auto& kv) { return kv.first == key; });
-        if (own == values.end()) continue;
-        std::string name = cell(row, "method");
-        for (const auto& [other, value] : values) {
-          if (other != key) name += fmt::format(" {}={}", other, value);
-        }
-        if (!line_of.count(name)) {
-          line_of[name] = plot.series.size();
-          plot.series.push_back(
-              Series{name, Series::Style::line_points, {}, {}, {}, {}, {}, false});
-        }
-        Series& s = plot.series[line_of[name]];
-        s.x.push_back(numeric ? std::stod(own->second)
-                              : double(std::distance(distinct[key].begin(),
-                                                     distinct[key].find(own->second))));
-        if (cost) {
-          s.y.push_back(rows_per_sample(row));
-        } else {
-          s.y.push_back(cell_number(row, "reward_median"));
-          s.y_low.push_back(cell_number(row, "reward_median_ci95_low"));
-          s.y_high.push_back(cell_number(row, "reward_median_ci95_high"));
-        }
+    // The reward (left axis) and what it cost, denoiser rows per sample
+    // (right axis, dashed, in the reward curve's colour): the compute axis
+    // of the paper's ablations, over the same runs.
+    Plot plot;
+    plot.title = fmt::format("{}: reward median against {}", f.source->experiment, key);
+    plot.x_label = key;
+    plot.y_label = "reward median (95% CI)";
+    plot.y2_label = "denoiser rows per sample (dashed)";
+    plot.y2_scale = Scale::log;
+    if (!numeric) plot.x_categories.assign(distinct[key].begin(), distinct[key].end());
+    if (numeric && positive && hi / lo >= 20) plot.x_scale = Scale::log;
+    std::map<std::string, size_t> line_of;
+    std::vector<Series> costs;
+    for (const auto& row : f.rows) {
+      const auto values = sweep_values(cell(row, "run"));
+      auto own =
+          std::find_if(values.begin(), values.end(), [&](auto& kv) { return kv.first == key; });
+      if (own == values.end()) continue;
+      std::string name = cell(row, "method");
+      for (const auto& [other, value] : values) {
+        if (other != key) name += fmt::format(" {}={}", other, value);
       }
-      for (auto& s : plot.series) sort_by_x(s);
-      const std::string stem = file_name_part((cost ? "sweep_rows_" : "sweep_") + key);
-      out.push_back({stem,
-                     cost ? fmt::format("Denoiser rows per sample against the swept key {}, one "
-                                        "line per method: the compute the reward curve costs.",
-                                        key)
-                          : fmt::format("Reward median (bootstrap 95% interval) against the "
-                                        "swept key {}, one line per method.",
-                                        key),
-                     plot});
+      if (!line_of.count(name)) {
+        line_of[name] = plot.series.size();
+        plot.series.push_back(Series{name, Series::Style::line_points, {}, {}, {}, {}, {}, false});
+        Series cost{name + ": rows/sample", Series::Style::line, {}, {}, {}, {}, {}, true};
+        cost.right_axis = true;
+        cost.colour = int(line_of[name]);
+        costs.push_back(std::move(cost));
+      }
+      const size_t line = line_of[name];
+      const double x =
+          numeric ? std::stod(own->second)
+                  : double(std::distance(distinct[key].begin(), distinct[key].find(own->second)));
+      Series& s = plot.series[line];
+      s.x.push_back(x);
+      s.y.push_back(cell_number(row, "reward_median"));
+      s.y_low.push_back(cell_number(row, "reward_median_ci95_low"));
+      s.y_high.push_back(cell_number(row, "reward_median_ci95_high"));
+      costs[line].x.push_back(x);
+      costs[line].y.push_back(rows_per_sample(row));
     }
+    for (auto& c : costs) plot.series.push_back(std::move(c));
+    for (auto& s : plot.series) sort_by_x(s);
+    out.push_back({file_name_part("sweep_" + key),
+                   fmt::format("Reward median (bootstrap 95% interval) against the swept key {}, "
+                               "one line per method; dashed, on the right axis: the denoiser rows "
+                               "per sample each point cost.",
+                               key),
+                   plot});
   }
 }
 
