@@ -11,6 +11,7 @@
 #include "svdd/util/log.hpp"
 #include "svdd/util/seeding.hpp"
 #include "svdd/util/stop_signals.hpp"
+#include "values/soft_mean.hpp"
 
 namespace svdd {
 
@@ -85,10 +86,7 @@ void label_with_continuations(DiffusionModel& model, RewardOracle& reward, Rollo
     // [n, K]: the state's own rollout's reward, then its continuations'.
     const torch::Tensor all = torch::cat(
         {r.labels.index_select(0, at_t).unsqueeze(1), torch::cat(rewards).view({-1, extra})}, 1);
-    const torch::Tensor label = plan.alpha > 0
-                                    ? plan.alpha * (torch::logsumexp(all / plan.alpha, 1) -
-                                                    std::log(static_cast<double>(plan.rollouts)))
-                                    : all.mean(1);
+    const torch::Tensor label = soft_mean(all, plan.alpha);
     r.labels.index_copy_(0, at_t, label);
     // A line per tenth of the states, as the rollouts log per batch.
     const int64_t tenth_before = labelled * 10 / rows.numel();

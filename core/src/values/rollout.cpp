@@ -10,6 +10,7 @@
 
 #include "svdd/error.hpp"
 #include "svdd/registry.hpp"
+#include "values/soft_mean.hpp"
 
 namespace svdd {
 namespace {
@@ -37,8 +38,7 @@ class RolloutValue final : public ValueEstimator {
     at::Tensor x = x_s.repeat_interleave(rollouts_, 0);
     for (int t = step; t >= 1; --t) x = model_.transition(x, t)->sample(1, generator);
     at::Tensor r = reward_.score(Samples(x, model_.domain())).to(at::kDouble).view({-1, rollouts_});
-    if (soft_alpha_ <= 0) return r.mean(1);
-    return soft_alpha_ * ((r / soft_alpha_).logsumexp(1) - std::log(double(rollouts_)));
+    return soft_mean(r, soft_alpha_);
   }
 
  private:

@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "svdd/registry.hpp"
+#include "values/soft_mean.hpp"
 
 namespace svdd {
 namespace {
@@ -52,9 +53,7 @@ class SampledX0Value final : public ValueEstimator {
         tokens.view({rows, length, samples_}).permute({0, 2, 1}).reshape({rows * samples_, length});
     const at::Tensor r =
         reward_.score(Samples(x0.to(x_s.device()), model_.domain())).to(at::kCPU, at::kDouble);
-    const at::Tensor per_row = r.view({rows, samples_});
-    if (alpha_ <= 0) return per_row.mean(1);
-    return alpha_ * ((per_row / alpha_).logsumexp(1) - std::log(static_cast<double>(samples_)));
+    return soft_mean(r.view({rows, samples_}), alpha_);
   }
 
  private:
