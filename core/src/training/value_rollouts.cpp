@@ -84,8 +84,10 @@ void label_with_continuations(DiffusionModel& model, RewardOracle& reward, Rollo
       rewards.push_back(reward.score(Samples(x, model.domain())).to(torch::kCPU, torch::kDouble));
     }
     // [n, K]: the state's own rollout's reward, then its continuations'.
-    const torch::Tensor all = torch::cat(
-        {r.labels.index_select(0, at_t).unsqueeze(1), torch::cat(rewards).view({-1, extra})}, 1);
+    const torch::Tensor all =
+        torch::cat({r.rewards.index_select(0, r.rollout.index_select(0, at_t)).unsqueeze(1),
+                    torch::cat(rewards).view({-1, extra})},
+                   1);
     const torch::Tensor label = soft_mean(all, plan.alpha);
     r.labels.index_copy_(0, at_t, label);
     // A line per tenth of the states, as the rollouts log per batch.
