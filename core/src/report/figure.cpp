@@ -482,6 +482,7 @@ struct PlotLayout {
   Axis x, y;  // x.from = left, x.to = right, y.from = bottom, y.to = top
   Axis y2;    // the right axis, for right_axis series (when has_y2)
   bool has_y2 = false;
+  double y2_tick_width = 0;  // the widest of y2's tick labels
   double left = 0, top = 0, right = 0, bottom = 0;
   double legend_left = 0;  // where the legend's lines start
   bool categorical = false, rotated = false;
@@ -589,12 +590,11 @@ PlotLayout layout_plot(const Plot& plot, cairo_t* cr) {
   if (layout.has_y2) {
     // The right axis's ticks and label sit between the plot and the legend.
     set_font(cr, kTickSize);
-    double y2_ticks = 0;
     for (const Tick& tick : layout.y2.ticks) {
-      y2_ticks = std::max(y2_ticks, tick_label_width(cr, tick));
+      layout.y2_tick_width = std::max(layout.y2_tick_width, tick_label_width(cr, tick));
     }
-    layout.right -=
-        std::round(kTickLength + 4 + y2_ticks + (plot.y2_label.empty() ? 0 : kLabelSize + 10));
+    layout.right -= std::round(kTickLength + 4 + layout.y2_tick_width +
+                               (plot.y2_label.empty() ? 0 : kLabelSize + 10));
   }
 
   // Category labels too long for their slot are turned, and the bottom
@@ -847,12 +847,10 @@ void draw_axes(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
     draw_tick_label(cr, layout.left - kTickLength - 4, layout.y.pixel(tick.value), tick, 1,
                     Anchor::middle);
   }
-  double y2_ticks = 0;
   if (layout.has_y2) {
     for (const Tick& tick : layout.y2.ticks) {
       draw_tick_label(cr, layout.right + kTickLength + 4, layout.y2.pixel(tick.value), tick, 0,
                       Anchor::middle);
-      y2_ticks = std::max(y2_ticks, tick_label_width(cr, tick));
     }
   }
 
@@ -867,7 +865,8 @@ void draw_axes(cairo_t* cr, const Plot& plot, const PlotLayout& layout) {
   cairo_restore(cr);
   if (layout.has_y2 && !plot.y2_label.empty()) {
     cairo_save(cr);
-    cairo_translate(cr, layout.right + kTickLength + 4 + y2_ticks + 6 + 0.2 * kLabelSize,
+    cairo_translate(cr,
+                    layout.right + kTickLength + 4 + layout.y2_tick_width + 6 + 0.2 * kLabelSize,
                     (layout.top + layout.bottom) / 2);
     cairo_rotate(cr, std::numbers::pi / 2);
     text_at(cr, 0, 0, elided(cr, plot.y2_label, layout.bottom - layout.top), 0.5);

@@ -46,13 +46,11 @@ class SampledX0Value final : public ValueEstimator {
     if (!probs.defined()) return reward_.score(Samples(transition->x0_hat(), model_.domain()));
     const int64_t rows = probs.size(0), length = probs.size(1), vocab = probs.size(2);
     // [B * L, K] token draws, then row b's k-th draw is x_0 row b * K + k.
-    const at::Tensor tokens =
-        at::multinomial(probs.reshape({rows * length, vocab}).to(at::kFloat), samples_,
-                        /*replacement=*/true, generator);
+    const at::Tensor tokens = at::multinomial(probs.reshape({rows * length, vocab}), samples_,
+                                              /*replacement=*/true, generator);
     const at::Tensor x0 =
         tokens.view({rows, length, samples_}).permute({0, 2, 1}).reshape({rows * samples_, length});
-    const at::Tensor r =
-        reward_.score(Samples(x0.to(x_s.device()), model_.domain())).to(at::kCPU, at::kDouble);
+    const at::Tensor r = reward_.score(Samples(x0, model_.domain())).to(at::kCPU, at::kDouble);
     return soft_mean(r.view({rows, samples_}), alpha_);
   }
 
